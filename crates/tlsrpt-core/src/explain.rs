@@ -1,0 +1,1 @@
+//! Plain-English cause and action for each result type.

@@ -1,0 +1,1 @@
+//! Storage of submissions and reports.
