@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod explain;
 pub mod extract;
 pub mod policy;
+pub mod read;
 pub mod report;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode};
@@ -15,3 +16,7 @@ pub use report::{
     DateRange, FailureDetail, IpValue, ParseError, ParseErrorKind, ParsedReport, Policy,
     PolicyResult, PolicyType, Report, ResultType, Summary,
 };
+
+/// Identifies the parser that read a stored report, so `reprocess` can tell which stored
+/// reports an older parser produced. Bump the `+pN` suffix with every change to parsing.
+pub const PARSER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+p1");

@@ -1,0 +1,285 @@
+//! `tlsrpt-hub import`: store reports from files, streaming.
+//!
+//! Three stages so both cores work and memory stays flat however big the corpus is:
+//! one reader thread walks and reads files, worker threads parse and compress
+//! ([`pipeline::prepare`]), and the store's single writer commits batches. Bounded channels
+//! between the stages keep at most a few hundred submissions in memory.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use tlsrpt_core::extract::Limits;
+use tlsrpt_store::{NewSubmission, ReportOutcome, Store};
+use tokio::sync::mpsc as async_mpsc;
+
+use crate::config::Config;
+use crate::ingest::Submission;
+use crate::ingest::files::{self, InputError};
+use crate::pipeline::{self, Prepared};
+
+/// Submissions committed per transaction: large enough to amortise the durable flush,
+/// small enough that a batch is a fraction of a second of work.
+const BATCH: usize = 256;
+/// Items buffered between stages (per channel).
+const QUEUE: usize = 512;
+/// How often plain progress lines are printed when stderr is not a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Write every rejected input to FILE, one `SOURCE<TAB>REASON` line each.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+
+    /// Parsing threads [default: number of CPUs].
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+
+    /// Report files, e-mail messages, mbox files, Maildir folders or directories; `-` reads
+    /// standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+}
+
+/// Running totals, printed as the summary.
+#[derive(Debug, Default)]
+struct Tally {
+    inputs: u64,
+    stored: u64,
+    duplicates: u64,
+    rejected: Vec<(String, String)>,
+}
+
+/// What the workers hand to the writer.
+enum Item {
+    Prepared(Prepared),
+    Unreadable(InputError),
+}
+
+pub fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let jobs = args
+        .jobs
+        .or_else(|| thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
+        .max(1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = runtime
+        .block_on(Store::open(&config.database))
+        .with_context(|| format!("opening database {}", config.database))?;
+    let (items_tx, items_rx) = async_mpsc::channel(QUEUE);
+    let tally = thread::scope(|scope| {
+        spawn_stages(scope, &args.paths, config.limits, jobs, items_tx);
+        runtime.block_on(write_all(&store, items_rx))
+    });
+    runtime.block_on(store.close())?;
+    let tally = tally?;
+    print_summary(&tally)?;
+    if let Some(path) = &args.rejects {
+        write_rejects(path, &tally.rejected)?;
+    }
+    Ok(if tally.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Starts the reader thread and `jobs` parsing threads.
+fn spawn_stages<'scope>(
+    scope: &'scope thread::Scope<'scope, '_>,
+    paths: &'scope [String],
+    limits: Limits,
+    jobs: usize,
+    items: async_mpsc::Sender<Item>,
+) {
+    let (raw_tx, raw_rx) = mpsc::sync_channel::<Result<Submission, InputError>>(QUEUE);
+    scope.spawn(move || {
+        for submission in files::submissions(paths) {
+            if raw_tx.send(submission).is_err() {
+                break;
+            }
+        }
+    });
+    let raw_rx = Arc::new(Mutex::new(raw_rx));
+    for _ in 0..jobs {
+        let raw_rx = Arc::clone(&raw_rx);
+        let items = items.clone();
+        scope.spawn(move || {
+            while let Some(submission) = next(&raw_rx) {
+                let item = match submission {
+                    Ok(submission) => Item::Prepared(pipeline::prepare(submission, &limits)),
+                    Err(error) => Item::Unreadable(error),
+                };
+                if items.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+fn next<T>(shared: &Mutex<mpsc::Receiver<T>>) -> Option<T> {
+    shared.lock().ok()?.recv().ok()
+}
+
+/// The writer: batches prepared submissions into transactions until the workers are done.
+async fn write_all(store: &Store, mut items: async_mpsc::Receiver<Item>) -> anyhow::Result<Tally> {
+    let mut tally = Tally::default();
+    let mut progress = Progress::new();
+    let mut batch: Vec<(String, NewSubmission)> = Vec::with_capacity(BATCH);
+    while let Some(item) = items.recv().await {
+        tally.take(item, &mut batch);
+        while batch.len() < BATCH {
+            match items.try_recv() {
+                Ok(item) => tally.take(item, &mut batch),
+                Err(_) => break,
+            }
+        }
+        commit(store, &mut batch, &mut tally).await?;
+        progress.update(&tally);
+    }
+    progress.finish();
+    Ok(tally)
+}
+
+impl Tally {
+    /// Counts one item, queueing what is to be stored.
+    fn take(&mut self, item: Item, batch: &mut Vec<(String, NewSubmission)>) {
+        self.inputs += 1;
+        match item {
+            Item::Unreadable(error) => self.reject(error.source_name.clone(), &error.error),
+            Item::Prepared(prepared) => {
+                for rejection in &prepared.rejections {
+                    self.reject(prepared.source_name.clone(), rejection);
+                }
+                if let Some(new) = prepared.new {
+                    batch.push((prepared.source_name, new));
+                }
+            }
+        }
+    }
+
+    fn reject(&mut self, source: String, reason: &dyn std::fmt::Display) {
+        let reason = reason.to_string();
+        tracing::warn!(%source, %reason, "rejected");
+        self.rejected.push((source, reason));
+    }
+}
+
+async fn commit(
+    store: &Store,
+    batch: &mut Vec<(String, NewSubmission)>,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (sources, submissions): (Vec<String>, Vec<NewSubmission>) = batch.drain(..).unzip();
+    let outcomes = store
+        .insert_batch(submissions)
+        .await
+        .context("storing reports (everything committed before this point is kept)")?;
+    for (source, outcome) in sources.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(outcome) => {
+                for report in outcome.reports {
+                    match report {
+                        ReportOutcome::Stored { .. } => tally.stored += 1,
+                        ReportOutcome::Duplicate { .. } => tally.duplicates += 1,
+                    }
+                }
+            }
+            Err(error) => tally.reject(source, &error),
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal, plain periodic lines otherwise.
+enum Progress {
+    Bar(indicatif::ProgressBar),
+    Lines { last: Instant },
+}
+
+impl Progress {
+    fn new() -> Self {
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} {pos} inputs ({per_sec}) {msg}",
+                )
+                .expect("static progress template"),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            Progress::Bar(bar)
+        } else {
+            Progress::Lines {
+                last: Instant::now(),
+            }
+        }
+    }
+
+    fn update(&mut self, tally: &Tally) {
+        match self {
+            Progress::Bar(bar) => {
+                bar.set_position(tally.inputs);
+                bar.set_message(tally.counts());
+            }
+            Progress::Lines { last } if last.elapsed() >= PROGRESS_EVERY => {
+                eprintln!("import: {} inputs, {}", tally.inputs, tally.counts());
+                *last = Instant::now();
+            }
+            Progress::Lines { .. } => {}
+        }
+    }
+
+    fn finish(self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Tally {
+    fn counts(&self) -> String {
+        format!(
+            "{} stored, {} duplicates, {} rejected",
+            self.stored,
+            self.duplicates,
+            self.rejected.len()
+        )
+    }
+}
+
+fn print_summary(tally: &Tally) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Read {} inputs: {}.", tally.inputs, tally.counts())?;
+    if !tally.rejected.is_empty() {
+        writeln!(out, "Rejected:")?;
+        for (source, reason) in &tally.rejected {
+            writeln!(out, "  {source}: {reason}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_rejects(path: &PathBuf, rejected: &[(String, String)]) -> anyhow::Result<()> {
+    let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    for (source, reason) in rejected {
+        writeln!(out, "{source}\t{reason}")?;
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))
+}

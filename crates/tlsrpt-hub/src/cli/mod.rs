@@ -1,0 +1,72 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod import;
+mod reprocess;
+mod show;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Self-hosted collector and analyzer for SMTP TLS Reporting (TLS-RPT, RFC 8460).
+///
+/// Sending mail servers send one JSON report per day about the TLS sessions they made to
+/// your MX hosts. tlsrpt-hub reads those reports from files, mailboxes and (soon) its own
+/// receivers, explains them, and stores them for analysis.
+#[derive(Debug, Parser)]
+#[command(name = "tlsrpt-hub", version, propagate_version = true)]
+pub struct Args {
+    /// Database: a SQLite file path (default: tlsrpt-hub.db in the working directory).
+    #[arg(long, global = true, env = "TLSRPT_HUB_DB", value_name = "PATH")]
+    pub db: Option<String>,
+
+    /// Configuration file (TOML); flags and environment variables override it.
+    #[arg(long, global = true, env = "TLSRPT_HUB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Largest decompressed size of one report, in bytes; bigger inputs are rejected as
+    /// possible gzip/zip bombs [default: 52428800 = 50 MiB].
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub max_decompressed: Option<u64>,
+
+    /// More log output on stderr (-v info, -vv debug). TLSRPT_HUB_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Explain reports to a person: who reported, which day, each policy, success rate,
+    /// failures with their cause and the fix, and what was odd about the report.
+    ///
+    /// Reads JSON, gzip, zip, e-mail messages (.eml), mbox files, Maildir folders and whole
+    /// directories; `-` reads standard input. Exits non-zero if any input is not a report.
+    Show(show::ShowArgs),
+    /// Store reports from files, directories, mbox files and Maildir folders in the database.
+    ///
+    /// Duplicates (same reporter, report-id, policy domains and date range) are counted, not
+    /// stored twice; one bad file never aborts the batch. Ends with a summary.
+    Import(import::ImportArgs),
+    /// Re-read every stored submission with the current parser and rebuild the derived rows
+    /// (reports, policies, failure details, diagnostics, daily rollups).
+    ///
+    /// Raw submissions are kept exactly as received, so a parser fix never needs the senders
+    /// to resend.
+    Reprocess(reprocess::ReprocessArgs),
+}
+
+/// Runs the chosen command.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = Config::resolve(&args)?;
+    match args.command {
+        Command::Show(show) => show::run(&config, show),
+        Command::Import(import) => import::run(&config, import),
+        Command::Reprocess(reprocess) => reprocess::run(&config, reprocess),
+    }
+}
