@@ -171,7 +171,7 @@ impl Tally {
 
     fn reject(&mut self, source: String, reason: &dyn std::fmt::Display) {
         let reason = reason.to_string();
-        tracing::warn!(%source, %reason, "rejected");
+        tracing::info!(%source, %reason, "rejected");
         self.rejected.push((source, reason));
     }
 }
