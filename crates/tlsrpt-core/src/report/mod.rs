@@ -1,13 +1,19 @@
 //! RFC 8460 §4 reports: the normalised model and its lenient parser.
 
+mod date;
+mod ip;
 mod model;
 mod parse;
+mod path;
+mod raw;
+pub mod write;
 
 pub use model::{
     DateRange, FailureDetail, IpValue, Policy, PolicyResult, PolicyType, Report, ResultType,
     Summary, format_utc, serialize_utc,
 };
 pub use parse::parse_report;
+pub use write::to_rfc_json;
 
 use crate::Diagnostic;
 use serde::Serialize;
