@@ -8,7 +8,7 @@ use std::io::Cursor;
 
 use zip::ZipArchive;
 
-use super::{Budget, ContainerKind, ExtractErrorKind, sniff};
+use super::{Budget, ExtractErrorKind};
 
 /// One file of an archive, read under the budget, or why it could not be read.
 pub(super) struct Entry {
@@ -40,14 +40,6 @@ pub(super) fn entries(input: &[u8], budget: &mut Budget) -> Result<Vec<Entry>, E
         }
     }
     Ok(entries)
-}
-
-/// Whether an entry's content is worth peeling: a report, or a container that may hold one.
-pub(super) fn holds_report(content: &[u8]) -> bool {
-    matches!(
-        sniff(content),
-        ContainerKind::Json | ContainerKind::Gzip | ContainerKind::Zip
-    )
 }
 
 fn entry_name(archive: &ZipArchive<Cursor<&[u8]>>, index: usize) -> String {

@@ -3,11 +3,12 @@
 //!
 //! Receivers are "presumed" to pick the report part by media type or file name (§5.3); real
 //! senders vary the label, so a part qualifies by a loose label test here and the content
-//! decides afterwards ([`super::sniff`]).
+//! decides afterwards ([`super::sniff()`]).
 
 use mail_parser::{Message, MessageParser, MessagePart, MimeHeaders};
 
-use super::{ContainerKind, MessageMeta, sniff};
+use super::MessageMeta;
+use super::sniff::looks_like_report;
 
 /// Media types that carry a report: the registered ones (§6.4, §6.5) and the generic ones
 /// senders and archivers use instead (SPEC §2.6, §6.13). `text/plain` is deliberately absent:
@@ -117,13 +118,6 @@ fn has_report_extension(name: &str) -> bool {
     REPORT_EXTENSIONS
         .iter()
         .any(|extension| name.ends_with(extension))
-}
-
-fn looks_like_report(content: &[u8]) -> bool {
-    matches!(
-        sniff(content),
-        ContainerKind::Json | ContainerKind::Gzip | ContainerKind::Zip
-    )
 }
 
 /// A header field as sent, unfolded (RFC 5322 §2.2.3: drop the CRLF before folding

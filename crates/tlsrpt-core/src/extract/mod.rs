@@ -284,7 +284,9 @@ impl Peeler {
             let origin = origin.child(&format!("zip entry {:?}", entry.name), Some(&entry.name));
             match entry.content {
                 Err(kind) => Some(Err(origin.error(kind))),
-                Ok(content) if archive::holds_report(&content) => Some(self.peel(&content, origin)),
+                Ok(content) if sniff::looks_like_report(&content) => {
+                    Some(self.peel(&content, origin))
+                }
                 Ok(_) => None,
             }
         });

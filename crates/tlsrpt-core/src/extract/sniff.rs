@@ -35,6 +35,16 @@ pub fn sniff(input: &[u8]) -> ContainerKind {
     }
 }
 
+/// Whether `input` is a report, or a compressed container that may hold one: what a zip
+/// entry or an unlabelled message body must be to be worth peeling. Anything else beside a
+/// report (a README, a signature, a text body) is not an error, just not a report.
+pub(super) fn looks_like_report(input: &[u8]) -> bool {
+    matches!(
+        sniff(input),
+        ContainerKind::Json | ContainerKind::Gzip | ContainerKind::Zip
+    )
+}
+
 /// A report is one JSON object (RFC 8460 §4), so `{` after optional BOM and JSON whitespace
 /// (RFC 8259 §2) is enough; the parser judges the rest.
 fn is_json_object(input: &[u8]) -> bool {
@@ -96,6 +106,16 @@ mod tests {
         assert_eq!(sniff(b"Return-Path: <x@y>\r\nReceived: by z\r\n"), Message);
         assert_eq!(sniff(b"X-Mox-Reason: no-bad-signals\n"), Message);
         assert_eq!(sniff(b"Subject:x"), Message);
+    }
+
+    #[test]
+    fn report_like_content_excludes_messages() {
+        assert!(looks_like_report(b" {}"));
+        assert!(looks_like_report(&[0x1f, 0x8b]));
+        assert!(looks_like_report(b"PK\x03\x04"));
+        assert!(!looks_like_report(b"Subject: x\r\n"));
+        assert!(!looks_like_report(b"From x\n"));
+        assert!(!looks_like_report(b""));
     }
 
     #[test]
