@@ -27,8 +27,8 @@ pub struct Args {
     #[arg(long, global = true, env = "TLSRPT_HUB_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Largest decompressed size of one report, in bytes; bigger inputs are rejected as
-    /// possible gzip/zip bombs [default: 52428800 = 50 MiB].
+    /// Largest decompressed size of one submission (a file, a message), in bytes; bigger
+    /// inputs are rejected as possible gzip/zip bombs [default: 52428800 = 50 MiB].
     #[arg(long, global = true, value_name = "BYTES")]
     pub max_decompressed: Option<u64>,
 
