@@ -62,3 +62,24 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_is_valid_and_states_the_defaults() {
+        let example = include_str!("../../../config/tlsrpt-hub.example.toml");
+        let file: FileConfig = toml::from_str(example).expect("example config parses");
+        assert_eq!(file.database.as_deref(), Some(DEFAULT_DATABASE));
+        assert_eq!(
+            file.limits.max_decompressed_bytes,
+            Some(Limits::default().max_decompressed)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_not_silently_ignored() {
+        assert!(toml::from_str::<FileConfig>("databse = \"x.db\"").is_err());
+    }
+}
