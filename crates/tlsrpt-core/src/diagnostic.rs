@@ -94,7 +94,8 @@ codes! {
     UnparsedIp => "unparsed-ip",
     /// An IP address that parsed but was not in canonical form (RFC 5952); re-serialised.
     NonCanonicalIp => "non-canonical-ip",
-    /// A domain that was upper-case, had a trailing dot, or held U-labels.
+    /// A domain that was upper-case or had a trailing dot; lower-cased and stripped
+    /// (U-labels are kept as sent: converting them needs IDNA tables).
     DomainNormalised => "domain-normalised",
     /// A policy-type or result-type outside the IANA registry, kept verbatim.
     UnknownValue => "unknown-value",

@@ -1187,6 +1187,14 @@ mod tests {
             "policies",
             "missing",
         );
+        let json = patched(r#""policies": ["#, r#""policies": null, "report-items": ["#);
+        let message = "required field is null";
+        assert_error(
+            json.as_bytes(),
+            ParseErrorKind::Invalid,
+            "policies",
+            message,
+        );
     }
 
     #[test]
