@@ -52,8 +52,8 @@ fn serde_error(error: &serde_json::Error, sink: &Sink) -> ParseError {
             "",
             format!("not valid JSON: {error}"),
         ),
-        // A type error at the root itself: an array, string, number... not an object.
         Category::Data => match sink.error_at.as_deref() {
+            // A type error at the root itself: an array, string, number... not an object.
             None | Some("") => ParseError::new(ParseErrorKind::NotAReport, "", error.to_string()),
             Some(path) => ParseError::new(ParseErrorKind::Invalid, path, error.to_string()),
         },
@@ -88,7 +88,7 @@ impl<T> Slot<T> {
         self.take_optional(sink, path, then)
     }
 
-    /// [`take`](Self::take) where §4.4 `defined` the key in this context, else
+    /// [`take`](Self::take) when §4.4 defines the key in this context (`defined`), else
     /// [`take_optional`](Self::take_optional).
     fn take_if_defined(self, defined: bool, sink: &mut Sink, path: &Path, then: &str) -> Option<T> {
         if defined {
@@ -113,7 +113,7 @@ impl<T> Slot<T> {
 }
 
 fn report(raw: RawReport, sink: &mut Sink) -> Result<Report, ParseError> {
-    if matches!(raw.policies, Slot::Absent) && !raw.has_report_keys() {
+    if !raw.has_report_keys() {
         return Err(ParseError::new(
             ParseErrorKind::NotAReport,
             "",
@@ -194,6 +194,12 @@ fn policy(raw: RawPolicy, path: &Path, sink: &mut Sink) -> Policy {
         )
         .unwrap_or_default();
     unpack_json_in_string(&mut policy_string, &string_path, sink);
+    let domain_path = path.key("policy-domain");
+    // A Postfix-based reporter (tlsrpt-reporter) sends no-policy-found without it.
+    let policy_domain = raw
+        .policy_domain
+        .take(sink, &domain_path, "left empty")
+        .map(|name| domain(name, &domain_path, sink));
     let mx_path = path.key("mx-host");
     // `mx-host` is only defined for sts (§4.4); Microsoft omits it even there.
     let mx_host = raw
@@ -204,12 +210,6 @@ fn policy(raw: RawPolicy, path: &Path, sink: &mut Sink) -> Policy {
         .enumerate()
         .map(|(index, pattern)| mx_pattern(pattern, &mx_path.index(index), sink))
         .collect();
-    let domain_path = path.key("policy-domain");
-    // A Postfix-based reporter (tlsrpt-reporter) sends no-policy-found without it.
-    let policy_domain = raw
-        .policy_domain
-        .take(sink, &domain_path, "left empty")
-        .map(|name| domain(name, &domain_path, sink));
     Policy {
         policy_type,
         policy_string,

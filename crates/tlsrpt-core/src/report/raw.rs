@@ -128,8 +128,8 @@ pub(super) struct RawReport {
 }
 
 impl RawReport {
-    /// Whether any §4.4 top-level key was present: tells "a broken report" from "not a
-    /// report at all" when `policies` is missing.
+    /// Whether any §4.4 top-level key was present (even as `null`): tells "a broken
+    /// report" from "not a report at all".
     pub(super) fn has_report_keys(&self) -> bool {
         !(matches!(self.organization_name, Slot::Absent)
             && matches!(self.date_range, Slot::Absent)
@@ -371,26 +371,24 @@ impl RawObject for RawFailureDetail {
         path: &Path,
     ) -> Result<(), A::Error> {
         use FailureDetailField as F;
-        let text = match field {
-            F::FailedSessionCount => {
-                self.failed_session_count = map.next_value_seed(Nullable(Count { sink, path }))?;
-                return Ok(());
-            }
+        match field {
+            F::ResultType => self.result_type = map.next_value_seed(TEXT)?,
             F::SendingMtaIp => {
                 self.sending_mta_ip = map.next_value_seed(Nullable(Ip { sink, path }))?;
-                return Ok(());
             }
+            F::ReceivingMxHostname => self.receiving_mx_hostname = map.next_value_seed(TEXT)?,
+            F::ReceivingMxHelo => self.receiving_mx_helo = map.next_value_seed(TEXT)?,
             F::ReceivingIp => {
                 self.receiving_ip = map.next_value_seed(Nullable(Ip { sink, path }))?;
-                return Ok(());
             }
-            F::ResultType => &mut self.result_type,
-            F::ReceivingMxHostname => &mut self.receiving_mx_hostname,
-            F::ReceivingMxHelo => &mut self.receiving_mx_helo,
-            F::AdditionalInformation => &mut self.additional_information,
-            F::FailureReasonCode => &mut self.failure_reason_code,
-        };
-        *text = map.next_value_seed(TEXT)?;
+            F::FailedSessionCount => {
+                self.failed_session_count = map.next_value_seed(Nullable(Count { sink, path }))?;
+            }
+            F::AdditionalInformation => {
+                self.additional_information = map.next_value_seed(TEXT)?;
+            }
+            F::FailureReasonCode => self.failure_reason_code = map.next_value_seed(TEXT)?,
+        }
         Ok(())
     }
 }
