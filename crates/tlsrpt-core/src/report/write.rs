@@ -130,3 +130,28 @@ impl<'a> From<&'a FailureDetail> for WireFailureDetail<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::to_rfc_json;
+    use crate::report::parse_report;
+
+    /// Compact, in §4.4 key order, canonical values: written back byte for byte.
+    const WIRE: &str = concat!(
+        r#"{"organization-name":"Org","date-range":{"start-datetime":"2024-01-09T00:00:00Z","#,
+        r#""end-datetime":"2024-01-09T23:59:59Z"},"report-id":"r1","policies":[{"policy":"#,
+        r#"{"policy-type":"tlsa","policy-string":["3 1 1 AB"],"policy-domain":"mx.example.net","#,
+        r#""mx-host":[]},"summary":{"total-successful-session-count":18446744073709551615,"#,
+        r#""total-failure-session-count":2},"failure-details":[{"sending-mta-ip":"2001:db8::1","#,
+        r#""receiving-ip":"not an address","failed-session-count":2}]}]}"#
+    );
+
+    #[test]
+    fn writes_the_wire_form_omitting_empty_fields() {
+        let parsed = parse_report(WIRE.as_bytes()).expect("valid report");
+        assert_eq!(
+            String::from_utf8(to_rfc_json(&parsed.report)).expect("UTF-8"),
+            WIRE
+        );
+    }
+}
