@@ -4,6 +4,7 @@ mod crash;
 mod import;
 mod reprocess;
 mod show;
+mod show_snapshots;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
