@@ -1,1 +1,194 @@
-//! Storage of submissions and reports.
+//! Durable storage of TLS-RPT submissions and reports behind one API, [`Store`].
+//!
+//! Callers never see the backend: [`Store::open`] picks it from the URL (a plain path or
+//! `sqlite://path` today, `postgres://` later) and every method dispatches on it. Each backend
+//! keeps its own migrations under `migrations/<backend>/`.
+//!
+//! Guarantees every backend keeps:
+//! * A write returns only after it is durable (SQLite: WAL with `synchronous=FULL`), because
+//!   receivers acknowledge a report (HTTP 2xx, SMTP 250) only after the store said so.
+//! * A report is stored whole or not at all; a batch is one transaction (group commit).
+//! * A report whose `dedup_key` is already stored is not stored again; the stored one's
+//!   `duplicate_count` and `last_duplicate_at` record the receipt instead.
+//! * Daily rollups always equal a recomputation from the detail rows
+//!   ([`Store::check_integrity`] verifies it).
+//!
+//! Storage units: instants are unix microseconds (UTC), days are the UTC day of
+//! `range_start`, counts are signed 64-bit (u64 above i64::MAX is rejected, never clamped).
+
+mod error;
+mod model;
+mod prepare;
+mod raw;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+
+pub use error::StoreError;
+pub use model::{
+    DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, ReportId,
+    ReportOutcome, StoreCounts, StoredReport, StoredSubmission, SubmissionId, SubmissionOutcome,
+};
+pub use raw::{RawBlob, RawEncoding};
+
+/// The storage layer: one handle, cheap to share behind an `Arc`, safe to use from many tasks.
+/// Writes are serialised internally; reads run concurrently with them.
+#[derive(Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// One variant per backend; adding PostgreSQL adds a variant and a match arm per method,
+/// and no caller changes.
+#[derive(Debug)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `url` and brings its schema up to date.
+    ///
+    /// Accepts a plain file path, `sqlite://path` or `sqlite:path`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let backend = if let Some(path) = sqlite_path(url) {
+            Backend::Sqlite(sqlite::SqliteStore::open(path).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl {
+                url: url.to_owned(),
+                reason: "only SQLite (a path or sqlite://path) is supported by this build".into(),
+            });
+        };
+        Ok(Store { backend })
+    }
+
+    /// Stores one submission; see [`Store::insert_batch`].
+    pub async fn insert(&self, submission: NewSubmission) -> Result<SubmissionOutcome, StoreError> {
+        let mut outcomes = self.insert_batch(vec![submission]).await?;
+        outcomes.remove(0)
+    }
+
+    /// Stores many submissions in one transaction (group commit: one durable flush for all).
+    ///
+    /// Duplicates, whether already stored or repeated inside the batch, are counted on the
+    /// stored report instead of being stored again; a submission none of whose reports is new
+    /// stores no raw bytes.
+    ///
+    /// The outer error means nothing was written (database unavailable, ...). An inner error
+    /// refuses that submission alone (a value that cannot be stored, named as
+    /// `reports[j].policies[k]....`): it is checked before the transaction starts, so one bad
+    /// input never fails the batch it was grouped with, and nothing of it is written.
+    pub async fn insert_batch(
+        &self,
+        submissions: Vec<NewSubmission>,
+    ) -> Result<Vec<Result<SubmissionOutcome, StoreError>>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.insert_batch(submissions).await,
+        }
+    }
+
+    /// Replaces the reports of one stored submission (after re-parsing its raw bytes), in one
+    /// transaction, keeping rollups exact.
+    ///
+    /// New reports are de-duplicated against other submissions' reports; for reprocessing to
+    /// be repeatable, this neither counts them as new receipts nor changes other reports'
+    /// duplicate counts. A new report with the same `dedup_key` as a replaced one inherits
+    /// its duplicate count. The raw bytes stay even if no report remains.
+    pub async fn replace_reports(
+        &self,
+        submission_id: SubmissionId,
+        reports: Vec<NewReport>,
+    ) -> Result<Vec<ReportOutcome>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.replace_reports(submission_id, reports).await,
+        }
+    }
+
+    /// Up to `limit` stored submissions with id greater than `after`, in id order, with their
+    /// raw bytes decompressed and verified. Page with the last id returned.
+    pub async fn submissions(
+        &self,
+        after: Option<SubmissionId>,
+        limit: u32,
+    ) -> Result<Vec<StoredSubmission>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.submissions(after, limit).await,
+        }
+    }
+
+    pub async fn report_by_dedup_key(
+        &self,
+        dedup_key: &str,
+    ) -> Result<Option<StoredReport>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.report_by_dedup_key(dedup_key).await,
+        }
+    }
+
+    pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.counts().await,
+        }
+    }
+
+    /// Daily policy rollups, optionally for one policy domain (`""` = reports without one),
+    /// ordered by domain, day, organization, policy type.
+    pub async fn daily_policy_rollups(
+        &self,
+        policy_domain: Option<&str>,
+    ) -> Result<Vec<DailyPolicyRollup>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.daily_policy_rollups(policy_domain).await,
+        }
+    }
+
+    /// Daily failure rollups, optionally for one policy domain, ordered like
+    /// [`Store::daily_policy_rollups`] then by result type.
+    pub async fn daily_failure_rollups(
+        &self,
+        policy_domain: Option<&str>,
+    ) -> Result<Vec<DailyFailureRollup>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.daily_failure_rollups(policy_domain).await,
+        }
+    }
+
+    /// Recomputes both rollup tables from the detail rows, in one transaction.
+    pub async fn rebuild_rollups(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.rebuild_rollups().await,
+        }
+    }
+
+    /// Checks the database's own consistency, then that the rollups equal a recomputation;
+    /// the error names the first difference found.
+    pub async fn check_integrity(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.check_integrity().await,
+        }
+    }
+
+    /// Flushes and closes: afterwards the database is one self-contained file.
+    pub async fn close(self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite(s) => s.close().await,
+        }
+    }
+}
+
+/// The file path in a SQLite URL, or a plain path; `None` for other schemes.
+fn sqlite_path(url: &str) -> Option<&str> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Some(path)
+    } else if let Some(path) = url.strip_prefix("sqlite:") {
+        Some(path)
+    } else if url.contains("://") {
+        None
+    } else {
+        Some(url)
+    }
+}
+
+/// The clock, in one place so stored timestamps share a source.
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}

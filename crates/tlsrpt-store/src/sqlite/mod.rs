@@ -1,0 +1,134 @@
+//! The SQLite backend: one writer connection and a small pool of readers over one WAL file.
+//!
+//! SQLite allows one writer at a time anyway; funnelling all writes through a single
+//! connection turns lock contention (SQLITE_BUSY retries) into an orderly async queue, lets
+//! that connection keep its prepared statements hot, and makes allocating ids inside the
+//! write transaction safe. Readers see the last committed state and never block the writer
+//! (WAL).
+
+mod bulk;
+mod insert;
+mod migrate;
+mod read;
+mod rollup;
+
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::StoreError;
+
+/// SQLite primary result codes (`sqlite3.h`) that decide how an error is classified.
+mod code {
+    pub const ERROR: i32 = 1;
+    pub const BUSY: i32 = 5;
+    pub const LOCKED: i32 = 6;
+    pub const NOMEM: i32 = 7;
+    pub const READONLY: i32 = 8;
+    pub const IOERR: i32 = 10;
+    pub const CORRUPT: i32 = 11;
+    pub const FULL: i32 = 13;
+    pub const CANTOPEN: i32 = 14;
+    pub const PROTOCOL: i32 = 15;
+    pub const CONSTRAINT: i32 = 19;
+    pub const NOTADB: i32 = 26;
+}
+
+/// Readers: enough for a dashboard and an API request beside a running import.
+const READERS: u32 = 4;
+/// How long a statement waits for another process's lock before reporting "unavailable".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Page cache per connection (KiB). The writer's index pages stay resident during imports.
+const CACHE_KIB: i64 = 64 * 1024;
+/// Room for every multi-row statement shape (see `bulk`) plus the fixed statements.
+const STATEMENT_CACHE: usize = 512;
+
+#[derive(Debug)]
+pub(crate) struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &str) -> Result<Self, StoreError> {
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit survives power loss, not just a process crash (NORMAL in WAL
+            // mode may lose the last commits), because receivers acknowledge after commit.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(std::env::var("NOFK").is_err())
+            .busy_timeout(BUSY_TIMEOUT)
+            .statement_cache_capacity(STATEMENT_CACHE)
+            .pragma("cache_size", format!("-{CACHE_KIB}"))
+            .pragma("temp_store", "memory").page_size(std::env::var("PAGESZ").map(|v| v.parse().unwrap()).unwrap_or(4096)).pragma("wal_autocheckpoint", std::env::var("WALCP").unwrap_or("1000".into()));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(120))
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .optimize_on_close(true, 1000),
+            )
+            .await
+            .map_err(db_error)?;
+        migrate::run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(base.pragma("query_only", "ON"))
+            .await
+            .map_err(db_error)?;
+        Ok(SqliteStore { writer, readers })
+    }
+
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.readers.close().await;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        self.writer.close().await;
+        Ok(())
+    }
+}
+
+/// Classifies a sqlx error for callers (see [`StoreError`]).
+pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Database(db) => {
+            let extended = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+            let message = db.message().to_owned();
+            match extended & 0xff {
+                code::BUSY
+                | code::LOCKED
+                | code::NOMEM
+                | code::READONLY
+                | code::IOERR
+                | code::FULL
+                | code::CANTOPEN
+                | code::PROTOCOL => StoreError::Unavailable(db.into()),
+                code::CORRUPT | code::NOTADB => StoreError::corrupt(message),
+                // Only the rollup `typeof` CHECKs can fail on values this crate writes, and
+                // SUM() reports overflow as a plain error: both mean a sum beyond i64.
+                code::CONSTRAINT if db.kind() == sqlx::error::ErrorKind::CheckViolation => {
+                    StoreError::invalid("daily rollup", message)
+                }
+                code::ERROR if message.contains("integer overflow") => {
+                    StoreError::invalid("daily rollup", message)
+                }
+                _ => StoreError::Internal(db.into()),
+            }
+        }
+        sqlx::Error::Io(e) => StoreError::Unavailable(e.into()),
+        e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed) => {
+            StoreError::Unavailable(e.into())
+        }
+        e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_)) => {
+            StoreError::corrupt(e.to_string())
+        }
+        other => StoreError::Internal(other.into()),
+    }
+}

@@ -1,0 +1,818 @@
+//! Store behaviour against real SQLite files in temporary directories.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use tempfile::TempDir;
+use tlsrpt_core::extract::MessageMeta;
+use tlsrpt_core::report::dedup_key;
+use tlsrpt_core::{
+    DateRange, Diagnostic, DiagnosticCode, FailureDetail, IpValue, ParsedReport, Policy,
+    PolicyResult, PolicyType, Report, ResultType, Summary,
+};
+use tlsrpt_store::{
+    NewReport, NewSubmission, Origin, RawBlob, RawEncoding, ReportOutcome, Store, StoreCounts,
+    StoreError, SubmissionId,
+};
+
+// ---------------------------------------------------------------- builders
+
+fn day(d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, d, 0, 0, 0).unwrap()
+}
+
+fn detail(result_type: ResultType, count: u64) -> FailureDetail {
+    FailureDetail {
+        result_type,
+        sending_mta_ip: Some(IpValue::Addr("192.0.2.1".parse().unwrap())),
+        receiving_mx_hostname: Some("mx1.example.com".into()),
+        receiving_mx_helo: None,
+        receiving_ip: Some(IpValue::Addr("2001:db8::25".parse().unwrap())),
+        failed_session_count: count,
+        additional_information: None,
+        failure_reason_code: None,
+    }
+}
+
+fn policy(
+    policy_type: PolicyType,
+    domain: Option<&str>,
+    ok: u64,
+    failed: u64,
+    details: Vec<FailureDetail>,
+) -> PolicyResult {
+    PolicyResult {
+        policy: Policy {
+            policy_type,
+            policy_string: vec!["version: STSv1".into(), "mode: enforce".into()],
+            policy_domain: domain.map(str::to_owned),
+            mx_host: vec!["*.mail.example.com".into()],
+        },
+        summary: Summary {
+            total_successful_session_count: ok,
+            total_failure_session_count: failed,
+        },
+        failure_details: details,
+    }
+}
+
+fn report(org: &str, id: &str, start: DateTime<Utc>, policies: Vec<PolicyResult>) -> NewReport {
+    NewReport {
+        parsed: ParsedReport {
+            report: Report {
+                organization_name: Some(org.into()),
+                date_range: DateRange {
+                    start,
+                    end: start + Duration::days(1),
+                    start_raw: start.to_rfc3339(),
+                    end_raw: (start + Duration::days(1)).to_rfc3339(),
+                },
+                contact_info: Some(format!("tlsrpt@{org}")),
+                report_id: Some(id.into()),
+                policies,
+            },
+            diagnostics: Vec::new(),
+        },
+        message: None,
+        file_name: None,
+        parser_version: "test-1".into(),
+    }
+}
+
+/// A one-policy report for `example.com`.
+fn simple(org: &str, id: &str, d: u32, ok: u64, failed: u64) -> NewReport {
+    let details = if failed > 0 {
+        vec![detail(ResultType::CertificateExpired, failed)]
+    } else {
+        Vec::new()
+    };
+    report(
+        org,
+        id,
+        day(d),
+        vec![policy(
+            PolicyType::Sts,
+            Some("example.com"),
+            ok,
+            failed,
+            details,
+        )],
+    )
+}
+
+fn submission(reports: Vec<NewReport>) -> NewSubmission {
+    NewSubmission {
+        raw: RawBlob::compress(format!("raw bytes of {} reports", reports.len()).as_bytes()),
+        origin: Origin::File,
+        source_name: Some("/var/spool/tlsrpt/in.json".into()),
+        received_at: Utc.with_ymd_and_hms(2024, 5, 20, 12, 0, 0).unwrap(),
+        reports,
+    }
+}
+
+fn key(r: &NewReport) -> String {
+    dedup_key(&r.parsed.report)
+}
+
+async fn open() -> (TempDir, Store) {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(dir.path().join("store.db").to_str().unwrap())
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+async fn insert_ok(store: &Store, sub: NewSubmission) -> tlsrpt_store::SubmissionOutcome {
+    store.insert(sub).await.unwrap()
+}
+
+fn stored_id(outcome: &ReportOutcome) -> tlsrpt_store::ReportId {
+    match outcome {
+        ReportOutcome::Stored { id } => *id,
+        other => panic!("expected Stored, got {other:?}"),
+    }
+}
+
+/// Tiny deterministic generator; no dependency needed for "random enough".
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn random_report(rng: &mut Rng) -> NewReport {
+    let orgs = ["google.com", "microsoft.com", "mail.ru", ""];
+    let domains = [Some("example.com"), Some("example.net"), None];
+    let types = [PolicyType::Sts, PolicyType::Tlsa, PolicyType::NoPolicyFound];
+    let results = [
+        ResultType::CertificateExpired,
+        ResultType::StsPolicyFetchError,
+        ResultType::Other("future-type".into()),
+    ];
+    let policies = (0..1 + rng.below(3))
+        .map(|_| {
+            let details = (0..rng.below(4))
+                .map(|_| detail(results[rng.below(3) as usize].clone(), rng.below(50)))
+                .collect();
+            policy(
+                types[rng.below(3) as usize].clone(),
+                domains[rng.below(3) as usize],
+                rng.below(1000),
+                rng.below(100),
+                details,
+            )
+        })
+        .collect();
+    let mut r = report(
+        orgs[rng.below(4) as usize],
+        &format!("id-{}", rng.below(4)),
+        day(1 + rng.below(5) as u32),
+        policies,
+    );
+    if r.parsed.report.organization_name.as_deref() == Some("") {
+        r.parsed.report.organization_name = None;
+    }
+    r
+}
+
+// ---------------------------------------------------------------- round trip
+
+#[tokio::test]
+async fn every_field_reads_back() {
+    let (_dir, store) = open().await;
+    let start = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap() + Duration::microseconds(250);
+    let big = (1u64 << 40) + 7;
+    let mut new = report(
+        "Example Org",
+        "2024-05-01T00:00:00Z_example.com",
+        start,
+        vec![
+            policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                big,
+                big + 1,
+                vec![
+                    FailureDetail {
+                        result_type: ResultType::Other("brand-new-type".into()),
+                        sending_mta_ip: Some(IpValue::Addr("2001:db8:abcd:12::1".parse().unwrap())),
+                        receiving_mx_hostname: Some("mx.example.com".into()),
+                        receiving_mx_helo: Some("mx.example.com ESMTP".into()),
+                        receiving_ip: Some(IpValue::Unparsed("[not an ip]".into())),
+                        failed_session_count: big + 2,
+                        additional_information: Some("https://example.com/chain.pem".into()),
+                        failure_reason_code: Some("X509_V_ERR_CERT_HAS_EXPIRED".into()),
+                    },
+                    FailureDetail {
+                        result_type: ResultType::Other(String::new()),
+                        sending_mta_ip: None,
+                        receiving_mx_hostname: None,
+                        receiving_mx_helo: None,
+                        receiving_ip: None,
+                        failed_session_count: 0,
+                        additional_information: None,
+                        failure_reason_code: None,
+                    },
+                ],
+            ),
+            PolicyResult {
+                policy: Policy {
+                    policy_type: PolicyType::Other("x-custom".into()),
+                    policy_string: Vec::new(),
+                    policy_domain: None,
+                    mx_host: Vec::new(),
+                },
+                summary: Summary::default(),
+                failure_details: Vec::new(),
+            },
+        ],
+    );
+    new.parsed.report.contact_info = None;
+    new.parsed.diagnostics = vec![
+        Diagnostic::new(
+            DiagnosticCode::DateWithoutOffset,
+            "date-range.start-datetime",
+            "no offset",
+        ),
+        Diagnostic::new(
+            DiagnosticCode::HeaderMismatch,
+            "TLS-Report-Domain",
+            "differs",
+        ),
+    ];
+    new.message = Some(MessageMeta {
+        tls_report_domain: Some("example.com".into()),
+        tls_report_submitter: Some("example.org".into()),
+        subject_report_id: Some("rid@example.org".into()),
+        message_id: Some("<m1@example.org>".into()),
+        from: Some("reports@example.org".into()),
+        subject: Some("Report Domain: example.com".into()),
+        date: Some("Wed, 1 May 2024 00:00:00 +0000".into()),
+    });
+    new.file_name = Some("example.org!example.com!1714521600!1714608000.json.gz".into());
+    let expected = new.clone();
+    let raw = br#"{"organization-name":"Example Org"}"#.repeat(20);
+    let received_at =
+        Utc.with_ymd_and_hms(2024, 5, 2, 3, 4, 5).unwrap() + Duration::microseconds(6);
+    let outcome = insert_ok(
+        &store,
+        NewSubmission {
+            raw: RawBlob::compress(&raw),
+            origin: Origin::Smtp,
+            source_name: Some("[2001:db8::1]:25".into()),
+            received_at,
+            reports: vec![new],
+        },
+    )
+    .await;
+    let id = stored_id(&outcome.reports[0]);
+
+    let stored = store
+        .report_by_dedup_key(&key(&expected))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, id);
+    assert_eq!(Some(stored.submission_id), outcome.submission_id);
+    assert_eq!(stored.parsed, expected.parsed);
+    assert_eq!(stored.message, expected.message);
+    assert_eq!(stored.file_name, expected.file_name);
+    assert_eq!(stored.parser_version, "test-1");
+    assert_eq!(stored.duplicate_count, 0);
+    assert_eq!(stored.last_duplicate_at, None);
+    assert!(stored.stored_at > received_at);
+
+    let subs = store.submissions(None, 10).await.unwrap();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].id, outcome.submission_id.unwrap());
+    assert_eq!(subs[0].origin, Origin::Smtp);
+    assert_eq!(subs[0].source_name.as_deref(), Some("[2001:db8::1]:25"));
+    assert_eq!(subs[0].received_at, received_at);
+    assert_eq!(subs[0].raw, raw);
+
+    assert_eq!(
+        store.counts().await.unwrap(),
+        StoreCounts {
+            submissions: 1,
+            reports: 1,
+            policies: 2,
+            failure_details: 2,
+            diagnostics: 2,
+            duplicates_seen: 0,
+        }
+    );
+    let rollups = store
+        .daily_policy_rollups(Some("example.com"))
+        .await
+        .unwrap();
+    assert_eq!(rollups.len(), 1);
+    assert_eq!(rollups[0].successful, big);
+    assert_eq!(rollups[0].failed, big + 1);
+    assert_eq!(rollups[0].day, start.date_naive());
+    let no_domain = store.daily_policy_rollups(Some("")).await.unwrap();
+    assert_eq!(
+        no_domain[0].policy_type,
+        PolicyType::Other("x-custom".into())
+    );
+    let failures = store.daily_failure_rollups(None).await.unwrap();
+    assert_eq!(failures.len(), 2);
+    assert!(failures.iter().any(
+        |f| f.result_type == ResultType::Other("brand-new-type".into())
+            && f.failed_sessions == big + 2
+    ));
+    store.check_integrity().await.unwrap();
+    assert!(
+        store
+            .report_by_dedup_key("no-such-key")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn ipv4_mapped_and_plain_ips_read_back_as_addresses() {
+    let (_dir, store) = open().await;
+    let mut r = simple("a.example", "ips", 1, 1, 1);
+    let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+    r.parsed.report.policies[0].failure_details[0].sending_mta_ip = Some(IpValue::Addr(mapped));
+    let expected = r.parsed.clone();
+    insert_ok(&store, submission(vec![r])).await;
+    let stored = store
+        .report_by_dedup_key(&dedup_key(&expected.report))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.parsed, expected);
+}
+
+// ---------------------------------------------------------------- raw blobs
+
+#[test]
+fn raw_blob_compresses_plain_and_keeps_compressed() {
+    let json = br#"{"policies":[]}"#.repeat(100);
+    let blob = RawBlob::compress(&json);
+    assert_eq!(blob.encoding(), RawEncoding::Gzip);
+    assert!(blob.stored().len() < json.len());
+    assert_eq!(blob.original_size(), json.len() as u64);
+    assert_eq!(blob.decompress().unwrap(), json);
+
+    let gz = blob.stored().to_vec();
+    let kept = RawBlob::compress(&gz);
+    assert_eq!(kept.encoding(), RawEncoding::AsReceived);
+    assert_eq!(kept.stored(), gz.as_slice());
+    assert_eq!(kept.decompress().unwrap(), gz);
+
+    let zip = b"PK\x03\x04rest of a zip archive".to_vec();
+    assert_eq!(RawBlob::compress(&zip).encoding(), RawEncoding::AsReceived);
+}
+
+// ---------------------------------------------------------------- duplicates
+
+#[tokio::test]
+async fn duplicates_in_and_across_batches_are_counted_not_stored() {
+    let (_dir, store) = open().await;
+    let r = simple("google.com", "r1", 1, 10, 2);
+    let mut later = submission(vec![r.clone()]);
+    later.received_at += Duration::hours(1);
+    let outcomes = store
+        .insert_batch(vec![submission(vec![r.clone()]), later])
+        .await
+        .unwrap();
+    let first = outcomes[0].as_ref().unwrap();
+    let second = outcomes[1].as_ref().unwrap();
+    let id = stored_id(&first.reports[0]);
+    assert!(first.submission_id.is_some());
+    assert_eq!(
+        second.submission_id, None,
+        "all-duplicate submission stores no raw"
+    );
+    assert_eq!(
+        second.reports,
+        vec![ReportOutcome::Duplicate { existing_id: id }]
+    );
+
+    let mut third = submission(vec![r.clone(), simple("google.com", "r2", 1, 5, 0)]);
+    third.received_at += Duration::hours(2);
+    let third_at = third.received_at;
+    let outcome = insert_ok(&store, third).await;
+    assert!(
+        outcome.submission_id.is_some(),
+        "one new report: raw stored"
+    );
+    assert_eq!(
+        outcome.reports[0],
+        ReportOutcome::Duplicate { existing_id: id }
+    );
+    stored_id(&outcome.reports[1]);
+
+    let again = insert_ok(&store, submission(vec![r.clone()])).await;
+    assert_eq!(again.submission_id, None);
+
+    let stored = store.report_by_dedup_key(&key(&r)).await.unwrap().unwrap();
+    assert_eq!(stored.duplicate_count, 3);
+    assert_eq!(
+        stored.last_duplicate_at,
+        Some(third_at),
+        "latest receipt, not last processed"
+    );
+    let counts = store.counts().await.unwrap();
+    assert_eq!(
+        (counts.submissions, counts.reports, counts.duplicates_seen),
+        (2, 2, 3)
+    );
+    // Duplicates add nothing to rollups.
+    let rollups = store.daily_policy_rollups(None).await.unwrap();
+    assert_eq!((rollups[0].successful, rollups[0].reports), (15, 2));
+    store.check_integrity().await.unwrap();
+}
+
+#[tokio::test]
+async fn same_report_twice_in_one_submission() {
+    let (_dir, store) = open().await;
+    let r = simple("mail.ru", "twice", 3, 1, 0);
+    let outcome = insert_ok(&store, submission(vec![r.clone(), r.clone()])).await;
+    let id = stored_id(&outcome.reports[0]);
+    assert_eq!(
+        outcome.reports[1],
+        ReportOutcome::Duplicate { existing_id: id }
+    );
+    let stored = store.report_by_dedup_key(&key(&r)).await.unwrap().unwrap();
+    assert_eq!(stored.duplicate_count, 1);
+}
+
+#[tokio::test]
+async fn submission_without_reports_stores_nothing() {
+    let (_dir, store) = open().await;
+    let outcome = insert_ok(&store, submission(Vec::new())).await;
+    assert_eq!(outcome.submission_id, None);
+    assert!(outcome.reports.is_empty());
+    assert_eq!(store.counts().await.unwrap(), StoreCounts::default());
+}
+
+// ---------------------------------------------------------------- rollups
+
+#[tokio::test]
+async fn rollups_equal_rebuild_after_random_inserts() {
+    let (_dir, store) = open().await;
+    let mut rng = Rng(0x5eed);
+    for _ in 0..8 {
+        let batch = (0..1 + rng.below(12))
+            .map(|_| {
+                submission(
+                    (0..1 + rng.below(3))
+                        .map(|_| random_report(&mut rng))
+                        .collect(),
+                )
+            })
+            .collect();
+        for outcome in store.insert_batch(batch).await.unwrap() {
+            outcome.unwrap();
+        }
+    }
+    let counts = store.counts().await.unwrap();
+    assert!(
+        counts.duplicates_seen > 0,
+        "the generator should produce duplicates"
+    );
+    store.check_integrity().await.unwrap();
+    let policy = store.daily_policy_rollups(None).await.unwrap();
+    let failure = store.daily_failure_rollups(None).await.unwrap();
+    assert!(!failure.is_empty());
+    store.rebuild_rollups().await.unwrap();
+    assert_eq!(store.daily_policy_rollups(None).await.unwrap(), policy);
+    assert_eq!(store.daily_failure_rollups(None).await.unwrap(), failure);
+    let one = store
+        .daily_policy_rollups(Some("example.net"))
+        .await
+        .unwrap();
+    assert!(!one.is_empty() && one.iter().all(|r| r.policy_domain == "example.net"));
+}
+
+#[tokio::test]
+async fn repeated_identical_policy_counts_the_report_once() {
+    let (_dir, store) = open().await;
+    let p = policy(PolicyType::Sts, Some("example.com"), 3, 0, Vec::new());
+    insert_ok(
+        &store,
+        submission(vec![report("o", "rep", day(2), vec![p.clone(), p])]),
+    )
+    .await;
+    let rollups = store.daily_policy_rollups(None).await.unwrap();
+    assert_eq!((rollups[0].successful, rollups[0].reports), (6, 1));
+    store.check_integrity().await.unwrap();
+}
+
+#[tokio::test]
+async fn check_integrity_names_a_rollup_difference() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("store.db");
+    let store = Store::open(path.to_str().unwrap()).await.unwrap();
+    insert_ok(&store, submission(vec![simple("o", "r", 1, 5, 1)])).await;
+    store.close().await.unwrap();
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE daily_policy_rollups SET successful = successful + 1")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let store = Store::open(path.to_str().unwrap()).await.unwrap();
+    match store.check_integrity().await {
+        Err(StoreError::Corrupt { what }) => {
+            assert!(what.contains("daily_policy_rollups"), "{what}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    store.rebuild_rollups().await.unwrap();
+    store.check_integrity().await.unwrap();
+}
+
+// ---------------------------------------------------------------- reprocess
+
+#[tokio::test]
+async fn replace_reports_swaps_reports_and_keeps_rollups_exact() {
+    let (_dir, store) = open().await;
+    let kept = simple("google.com", "kept", 1, 10, 4);
+    let dropped = simple("google.com", "dropped", 2, 7, 0);
+    let other = simple("microsoft.com", "other", 1, 3, 1);
+    let target = insert_ok(&store, submission(vec![kept.clone(), dropped.clone()])).await;
+    let sid = target.submission_id.unwrap();
+    insert_ok(&store, submission(vec![other.clone()])).await;
+    // A later receipt of `kept` counts as a duplicate; reprocessing must not lose that.
+    insert_ok(&store, submission(vec![kept.clone()])).await;
+
+    // The re-parse yields `kept` with a new reading of its counts, a brand-new report, and
+    // one that duplicates another submission's report.
+    let mut kept_reparsed = kept.clone();
+    kept_reparsed.parsed.report.policies[0]
+        .summary
+        .total_successful_session_count = 11;
+    kept_reparsed.parser_version = "test-2".into();
+    let added = simple("google.com", "added", 3, 1, 1);
+    let outcomes = store
+        .replace_reports(
+            sid,
+            vec![kept_reparsed.clone(), added.clone(), other.clone()],
+        )
+        .await
+        .unwrap();
+    stored_id(&outcomes[0]);
+    stored_id(&outcomes[1]);
+    let other_id = store
+        .report_by_dedup_key(&key(&other))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        outcomes[2],
+        ReportOutcome::Duplicate {
+            existing_id: other_id.id
+        }
+    );
+    assert_eq!(
+        other_id.duplicate_count, 0,
+        "reprocessing counts no new receipts"
+    );
+
+    assert!(
+        store
+            .report_by_dedup_key(&key(&dropped))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let k = store
+        .report_by_dedup_key(&key(&kept))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(k.parser_version, "test-2");
+    assert_eq!(k.parsed, kept_reparsed.parsed);
+    assert_eq!(
+        k.duplicate_count, 1,
+        "carried over from the replaced report"
+    );
+    assert_eq!(k.submission_id, sid);
+
+    store.check_integrity().await.unwrap();
+    let day2 = store.daily_policy_rollups(None).await.unwrap();
+    assert!(
+        day2.iter().all(|r| r.day != day(2).date_naive()),
+        "emptied rows are deleted"
+    );
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.submissions, counts.reports), (2, 3));
+
+    // Repeating the same replacement changes nothing.
+    let policy_before = store.daily_policy_rollups(None).await.unwrap();
+    store
+        .replace_reports(sid, vec![kept_reparsed, added, other])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.daily_policy_rollups(None).await.unwrap(),
+        policy_before
+    );
+    assert_eq!(store.counts().await.unwrap(), counts);
+
+    // Replacing with nothing empties the submission but keeps its raw bytes.
+    assert!(
+        store
+            .replace_reports(sid, Vec::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.counts().await.unwrap().submissions, 2);
+    store.check_integrity().await.unwrap();
+}
+
+#[tokio::test]
+async fn random_replacements_keep_rollups_equal_to_rebuild() {
+    let (_dir, store) = open().await;
+    let mut rng = Rng(42);
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        let sub = submission(
+            (0..1 + rng.below(3))
+                .map(|_| random_report(&mut rng))
+                .collect(),
+        );
+        if let Some(id) = insert_ok(&store, sub).await.submission_id {
+            ids.push(id);
+        }
+    }
+    for _ in 0..20 {
+        let id = ids[rng.below(ids.len() as u64) as usize];
+        let reports = (0..rng.below(4)).map(|_| random_report(&mut rng)).collect();
+        store.replace_reports(id, reports).await.unwrap();
+        store.check_integrity().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn replace_reports_of_unknown_submission_is_refused() {
+    let (_dir, store) = open().await;
+    match store.replace_reports(SubmissionId(99), Vec::new()).await {
+        Err(StoreError::InvalidValue { field, .. }) => assert_eq!(field, "submission_id"),
+        other => panic!("expected InvalidValue, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn submissions_page_in_id_order() {
+    let (_dir, store) = open().await;
+    for i in 0..5 {
+        insert_ok(
+            &store,
+            submission(vec![simple("o", &format!("p{i}"), 1, 1, 0)]),
+        )
+        .await;
+    }
+    let first = store.submissions(None, 2).await.unwrap();
+    let rest = store.submissions(Some(first[1].id), 10).await.unwrap();
+    let ids: Vec<i64> = first.iter().chain(&rest).map(|s| s.id.0).collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+}
+
+// ---------------------------------------------------------------- refusals
+
+#[tokio::test]
+async fn count_beyond_i64_is_refused_by_name_and_writes_nothing() {
+    let (_dir, store) = open().await;
+    let mut bad = simple("o", "huge", 1, 1, 1);
+    bad.parsed.report.policies[0].failure_details[0].failed_session_count = u64::MAX;
+    let good = simple("o", "fine", 1, 1, 0);
+    let outcomes = store
+        .insert_batch(vec![
+            submission(vec![good, bad.clone()]),
+            submission(vec![simple("o", "ok", 1, 2, 0)]),
+        ])
+        .await
+        .unwrap();
+    match &outcomes[0] {
+        Err(StoreError::InvalidValue { field, reason }) => {
+            assert_eq!(
+                field,
+                "reports[1].policies[0].failure-details[0].failed-session-count"
+            );
+            assert!(reason.contains(&u64::MAX.to_string()), "{reason}");
+        }
+        other => panic!("expected InvalidValue, got {other:?}"),
+    }
+    assert!(outcomes[1].is_ok(), "the rest of the batch is stored");
+    let counts = store.counts().await.unwrap();
+    assert_eq!(
+        (counts.submissions, counts.reports),
+        (1, 1),
+        "no half submission"
+    );
+
+    bad.parsed.report.policies[0].failure_details.clear();
+    bad.parsed.report.policies[0]
+        .summary
+        .total_successful_session_count = i64::MAX as u64 + 1;
+    match store.insert(submission(vec![bad])).await {
+        Err(StoreError::InvalidValue { field, .. }) => {
+            assert_eq!(
+                field,
+                "reports[0].policies[0].summary.total-successful-session-count"
+            )
+        }
+        other => panic!("expected InvalidValue, got {other:?}"),
+    }
+    store.check_integrity().await.unwrap();
+}
+
+#[tokio::test]
+async fn i64_max_is_stored_exactly() {
+    let (_dir, store) = open().await;
+    let r = simple("o", "max", 1, i64::MAX as u64, 0);
+    insert_ok(&store, submission(vec![r.clone()])).await;
+    let stored = store.report_by_dedup_key(&key(&r)).await.unwrap().unwrap();
+    assert_eq!(stored.parsed, r.parsed);
+}
+
+#[tokio::test]
+async fn rollup_overflow_rolls_back_the_whole_transaction() {
+    let (_dir, store) = open().await;
+    insert_ok(
+        &store,
+        submission(vec![simple("o", "a", 1, i64::MAX as u64, 0)]),
+    )
+    .await;
+    let before = store.counts().await.unwrap();
+    let rollups = store.daily_policy_rollups(None).await.unwrap();
+    // Same day, domain, organization and type: the daily sum cannot be stored.
+    match store
+        .insert(submission(vec![simple("o", "b", 1, 1, 3)]))
+        .await
+    {
+        Err(StoreError::InvalidValue { field, .. }) => assert_eq!(field, "daily rollup"),
+        other => panic!("expected InvalidValue, got {other:?}"),
+    }
+    assert_eq!(store.counts().await.unwrap(), before);
+    assert_eq!(store.daily_policy_rollups(None).await.unwrap(), rollups);
+    assert!(store.daily_failure_rollups(None).await.unwrap().is_empty());
+    store.check_integrity().await.unwrap();
+}
+
+// ---------------------------------------------------------------- open / reopen
+
+#[tokio::test]
+async fn reopen_keeps_data_and_migrations_are_idempotent() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("nested.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::open(&url).await.unwrap();
+    let r = simple("o", "persist", 4, 9, 0);
+    insert_ok(&store, submission(vec![r.clone()])).await;
+    store.close().await.unwrap();
+    assert!(
+        !dir.path().join("nested.db-wal").exists()
+            || std::fs::metadata(dir.path().join("nested.db-wal"))
+                .unwrap()
+                .len()
+                == 0
+    );
+
+    for _ in 0..2 {
+        let store = Store::open(path.to_str().unwrap()).await.unwrap();
+        assert_eq!(store.counts().await.unwrap().reports, 1);
+        assert!(store.report_by_dedup_key(&key(&r)).await.unwrap().is_some());
+        store.check_integrity().await.unwrap();
+        store.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn unsupported_url_is_refused() {
+    match Store::open("postgres://localhost/tlsrpt").await {
+        Err(StoreError::UnsupportedUrl { url, .. }) => {
+            assert_eq!(url, "postgres://localhost/tlsrpt")
+        }
+        other => panic!("expected UnsupportedUrl, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unwritable_location_is_unavailable() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("missing-dir").join("store.db");
+    let err = Store::open(path.to_str().unwrap()).await.unwrap_err();
+    assert!(err.is_temporary(), "{err:?}");
+}
