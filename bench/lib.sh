@@ -74,6 +74,9 @@ import_corpus() {
     dir=$(corpus "$n")
     db=$OUT/import-$n.db
     rm -f "$db" "$db-wal" "$db-shm"
+    # Write back earlier work (a fresh corpus, the previous database) so that its disk
+    # traffic does not land inside this measurement.
+    sync
     measure "import-$n" "$BIN/tlsrpt-hub" --db "$db" import "$dir"
     STORED=$(sqlite3 "$db" 'SELECT count(*) FROM reports')
     local raw
