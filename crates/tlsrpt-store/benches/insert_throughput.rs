@@ -5,8 +5,12 @@
 //! A one-shot wall-clock measurement, not a statistical micro-benchmark, because the target
 //! is "100,000 reports in ≤ 10 s" end to end.
 //!
-//! `cargo bench -p tlsrpt-store --bench insert_throughput -- [reports] [batch]`
-//! (defaults 100000 and 500).
+//! `cargo bench -p tlsrpt-store --bench insert_throughput -- [reports] [batch] [max-details]`
+//! (defaults 100000, 5000, 20). Reports have 1–4 policies and 0–`max-details` failure details
+//! (uniform), 500 policy domains, 8 reporters, dates in order over 90 days.
+//!
+//! Environment: `TLSRPT_BENCH_PREGENERATE=1` builds every submission before the clock starts
+//! (the writer alone); `TLSRPT_BENCH_DB=path` keeps the database (the file must not exist).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::mpsc;
@@ -19,56 +23,53 @@ use tlsrpt_core::{
 };
 use tlsrpt_store::{NewReport, NewSubmission, Origin, RawBlob, Store};
 
+#[derive(Clone, Copy)]
+struct Config {
+    total: usize,
+    batch: usize,
+    max_details: u64,
+}
+
 fn main() {
     let mut args = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .map(|a| a.parse::<usize>().expect("numeric argument"));
-    let total = args.next().unwrap_or(100_000);
-    let batch = args.next().unwrap_or(500);
-
+    let config = Config {
+        total: args.next().unwrap_or(100_000),
+        batch: args.next().unwrap_or(5_000),
+        max_details: args.next().unwrap_or(20) as u64,
+    };
     let dir = tempfile::TempDir::new().expect("temp dir");
-    // TLSRPT_BENCH_DB keeps the database for inspection (the file must not exist yet).
     let path = std::env::var_os("TLSRPT_BENCH_DB")
         .map_or_else(|| dir.path().join("bench.db"), std::path::PathBuf::from);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
 
-    let pregen = std::env::var("PREGEN").is_ok();
-    let (tx, rx) = mpsc::sync_channel::<Vec<NewSubmission>>(if pregen { 100_000 } else { 4 });
+    let (batches, producer): (Box<dyn Iterator<Item = Batch>>, _) =
+        if std::env::var_os("TLSRPT_BENCH_PREGENERATE").is_some() {
+            let mut all = Vec::new();
+            let busy = produce(config, |batch| {
+                all.push(batch);
+                true
+            });
+            (Box::new(all.into_iter()), std::thread::spawn(move || busy))
+        } else {
+            let (tx, rx) = mpsc::sync_channel(4);
+            let producer =
+                std::thread::spawn(move || produce(config, |batch| tx.send(batch).is_ok()));
+            (Box::new(rx.into_iter()), producer)
+        };
+
     let started = Instant::now();
-    let producer = std::thread::spawn(move || {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let mut busy = Duration::ZERO;
-        let mut produced = 0;
-        while produced < total {
-            let t = Instant::now();
-            let n = batch.min(total - produced);
-            let subs = (produced..produced + n)
-                .map(|i| submission(&mut rng, i, total))
-                .collect();
-            produced += n;
-            busy += t.elapsed();
-            if tx.send(subs).is_err() {
-                break;
-            }
-        }
-        busy
-    });
-    if pregen { while !producer.is_finished() { std::thread::sleep(Duration::from_millis(10)); } }
-    let started = if pregen { Instant::now() } else { started };
-
     let (stored, writer_busy, counts) = runtime.block_on(async {
         let store = Store::open(path.to_str().expect("utf-8 path"))
             .await
             .expect("open");
         let mut stored = 0usize;
         let mut busy = Duration::ZERO;
-        for subs in rx {
+        for batch in batches {
             let t = Instant::now();
-            for outcome in store.insert_batch(subs).await.expect("insert") {
+            for outcome in store.insert_batch(batch).await.expect("insert") {
                 stored += outcome.expect("valid").reports.len();
             }
             busy += t.elapsed();
@@ -81,10 +82,10 @@ fn main() {
     let producer_busy = producer.join().expect("producer");
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
 
-    println!("reports          {stored} in batches of {batch}");
+    println!("reports          {stored} in batches of {}", config.batch);
     println!(
-        "rows             {} policies, {} failure details, {} diagnostics",
-        counts.policies, counts.failure_details, counts.diagnostics
+        "rows             {} policies, {} failure details",
+        counts.policies, counts.failure_details
     );
     println!(
         "wall             {:.2} s  ({:.0} reports/s end to end)",
@@ -100,7 +101,33 @@ fn main() {
         "producer busy    {:.2} s  (generate + serialise + compress)",
         producer_busy.as_secs_f64()
     );
-    println!("database size    {:.1} MiB", size as f64 / (1024.0 * 1024.0));
+    println!(
+        "database size    {:.1} MiB",
+        size as f64 / (1024.0 * 1024.0)
+    );
+}
+
+type Batch = Vec<NewSubmission>;
+
+/// Generates every batch and hands it to `send` until that refuses; returns the CPU time
+/// spent generating.
+fn produce(config: Config, mut send: impl FnMut(Batch) -> bool) -> Duration {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut busy = Duration::ZERO;
+    let mut produced = 0;
+    while produced < config.total {
+        let t = Instant::now();
+        let n = config.batch.min(config.total - produced);
+        let batch = (produced..produced + n)
+            .map(|i| submission(&mut rng, config, i))
+            .collect();
+        produced += n;
+        busy += t.elapsed();
+        if !send(batch) {
+            break;
+        }
+    }
+    busy
 }
 
 /// xorshift64: deterministic data without a dependency.
@@ -141,8 +168,8 @@ const REASONS: &[&str] = &[
     "Could not resolve policy host",
 ];
 
-fn submission(rng: &mut Rng, i: usize, total: usize) -> NewSubmission {
-    let report = report(rng, i, total);
+fn submission(rng: &mut Rng, config: Config, i: usize) -> NewSubmission {
+    let report = report(rng, config, i);
     let raw = serde_json::to_vec(&report).expect("serialise");
     NewSubmission {
         raw: RawBlob::compress(&raw),
@@ -163,13 +190,13 @@ fn submission(rng: &mut Rng, i: usize, total: usize) -> NewSubmission {
 
 /// Reports arrive in date order, as they do live (each day brings the previous day's) and
 /// from a sorted archive: 90 days of reports.
-fn report(rng: &mut Rng, i: usize, total: usize) -> Report {
+fn report(rng: &mut Rng, config: Config, i: usize) -> Report {
     let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
-        + chrono::Duration::days((i * 90 / total) as i64);
+        + chrono::Duration::days((i * 90 / config.total) as i64);
     let end = start + chrono::Duration::days(1);
     let domain = format!("customer{}.example", rng.below(500));
     let org = *rng.pick(ORGS);
-    let mut details_left = rng.below(21);
+    let mut details_left = rng.below(config.max_details + 1);
     let policy_count = 1 + rng.below(4);
     let policies = (0..policy_count)
         .map(|p| {
@@ -210,7 +237,9 @@ fn policy(rng: &mut Rng, domain: &str, details: u64) -> PolicyResult {
         ),
         1 => (
             PolicyType::Tlsa,
-            vec!["3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6".to_owned()],
+            vec![
+                "3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6".to_owned(),
+            ],
         ),
         _ => (PolicyType::NoPolicyFound, Vec::new()),
     };
@@ -240,7 +269,16 @@ fn policy(rng: &mut Rng, domain: &str, details: u64) -> PolicyResult {
 
 fn detail(rng: &mut Rng, domain: &str) -> FailureDetail {
     let sending = if rng.below(4) == 0 {
-        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, rng.below(65536) as u16))
+        IpAddr::V6(Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            0,
+            0,
+            0,
+            0,
+            0,
+            rng.below(65536) as u16,
+        ))
     } else {
         IpAddr::V4(Ipv4Addr::from(rng.next() as u32))
     };

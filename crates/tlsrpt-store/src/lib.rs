@@ -27,7 +27,8 @@ use chrono::{DateTime, Utc};
 pub use error::StoreError;
 pub use model::{
     DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, ReportId,
-    ReportOutcome, StoreCounts, StoredReport, StoredSubmission, SubmissionId, SubmissionOutcome,
+    ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId,
+    SubmissionOutcome,
 };
 pub use raw::{RawBlob, RawEncoding};
 
@@ -130,25 +131,25 @@ impl Store {
         }
     }
 
-    /// Daily policy rollups, optionally for one policy domain (`""` = reports without one),
-    /// ordered by domain, day, organization, policy type.
+    /// Daily policy rollups matching `filter`, ordered by day, policy domain, organization,
+    /// policy type.
     pub async fn daily_policy_rollups(
         &self,
-        policy_domain: Option<&str>,
+        filter: &RollupFilter,
     ) -> Result<Vec<DailyPolicyRollup>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(s) => s.daily_policy_rollups(policy_domain).await,
+            Backend::Sqlite(s) => s.daily_policy_rollups(filter).await,
         }
     }
 
-    /// Daily failure rollups, optionally for one policy domain, ordered like
+    /// Daily failure rollups matching `filter`, ordered like
     /// [`Store::daily_policy_rollups`] then by result type.
     pub async fn daily_failure_rollups(
         &self,
-        policy_domain: Option<&str>,
+        filter: &RollupFilter,
     ) -> Result<Vec<DailyFailureRollup>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(s) => s.daily_failure_rollups(policy_domain).await,
+            Backend::Sqlite(s) => s.daily_failure_rollups(filter).await,
         }
     }
 

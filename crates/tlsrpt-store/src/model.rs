@@ -140,6 +140,18 @@ pub struct StoreCounts {
     pub duplicates_seen: u64,
 }
 
+/// Which rollup rows to read. Dashboards pass the days they draw: with a domain, the store
+/// looks each day up directly, so a bounded range stays fast however large the table grows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollupFilter {
+    /// One policy domain (`""` = policies without one); `None` = all.
+    pub policy_domain: Option<String>,
+    /// First day, inclusive; `None` = from the first stored day.
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive; `None` = up to the last stored day.
+    pub to: Option<NaiveDate>,
+}
+
 /// Sessions per UTC day (of `range_start`) × policy domain × organization × policy type.
 /// A missing policy domain or organization is the empty string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

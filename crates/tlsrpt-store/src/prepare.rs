@@ -74,7 +74,11 @@ pub(crate) fn from_us(us: i64) -> Result<DateTime<Utc>, StoreError> {
 
 /// The rollup day of an instant: its UTC calendar date, as stored ('YYYY-MM-DD').
 pub(crate) fn day_of(at: &DateTime<Utc>) -> String {
-    at.date_naive().format("%Y-%m-%d").to_string()
+    day_text(&at.date_naive())
+}
+
+pub(crate) fn day_text(day: &NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
 }
 
 pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, StoreError> {

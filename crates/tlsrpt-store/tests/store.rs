@@ -11,8 +11,8 @@ use tlsrpt_core::{
     PolicyResult, PolicyType, Report, ResultType, Summary,
 };
 use tlsrpt_store::{
-    NewReport, NewSubmission, Origin, RawBlob, RawEncoding, ReportOutcome, Store, StoreCounts,
-    StoreError, SubmissionId,
+    NewReport, NewSubmission, Origin, RawBlob, RawEncoding, ReportOutcome, RollupFilter, Store,
+    StoreCounts, StoreError, SubmissionId,
 };
 
 // ---------------------------------------------------------------- builders
@@ -107,6 +107,17 @@ fn submission(reports: Vec<NewReport>) -> NewSubmission {
         source_name: Some("/var/spool/tlsrpt/in.json".into()),
         received_at: Utc.with_ymd_and_hms(2024, 5, 20, 12, 0, 0).unwrap(),
         reports,
+    }
+}
+
+fn all() -> RollupFilter {
+    RollupFilter::default()
+}
+
+fn domain(d: &str) -> RollupFilter {
+    RollupFilter {
+        policy_domain: Some(d.into()),
+        ..RollupFilter::default()
     }
 }
 
@@ -311,19 +322,19 @@ async fn every_field_reads_back() {
         }
     );
     let rollups = store
-        .daily_policy_rollups(Some("example.com"))
+        .daily_policy_rollups(&domain("example.com"))
         .await
         .unwrap();
     assert_eq!(rollups.len(), 1);
     assert_eq!(rollups[0].successful, big);
     assert_eq!(rollups[0].failed, big + 1);
     assert_eq!(rollups[0].day, start.date_naive());
-    let no_domain = store.daily_policy_rollups(Some("")).await.unwrap();
+    let no_domain = store.daily_policy_rollups(&domain("")).await.unwrap();
     assert_eq!(
         no_domain[0].policy_type,
         PolicyType::Other("x-custom".into())
     );
-    let failures = store.daily_failure_rollups(None).await.unwrap();
+    let failures = store.daily_failure_rollups(&all()).await.unwrap();
     assert_eq!(failures.len(), 2);
     assert!(failures.iter().any(
         |f| f.result_type == ResultType::Other("brand-new-type".into())
@@ -431,7 +442,7 @@ async fn duplicates_in_and_across_batches_are_counted_not_stored() {
         (2, 2, 3)
     );
     // Duplicates add nothing to rollups.
-    let rollups = store.daily_policy_rollups(None).await.unwrap();
+    let rollups = store.daily_policy_rollups(&all()).await.unwrap();
     assert_eq!((rollups[0].successful, rollups[0].reports), (15, 2));
     store.check_integrity().await.unwrap();
 }
@@ -485,17 +496,123 @@ async fn rollups_equal_rebuild_after_random_inserts() {
         "the generator should produce duplicates"
     );
     store.check_integrity().await.unwrap();
-    let policy = store.daily_policy_rollups(None).await.unwrap();
-    let failure = store.daily_failure_rollups(None).await.unwrap();
+    let policy = store.daily_policy_rollups(&all()).await.unwrap();
+    let failure = store.daily_failure_rollups(&all()).await.unwrap();
     assert!(!failure.is_empty());
     store.rebuild_rollups().await.unwrap();
-    assert_eq!(store.daily_policy_rollups(None).await.unwrap(), policy);
-    assert_eq!(store.daily_failure_rollups(None).await.unwrap(), failure);
+    assert_eq!(store.daily_policy_rollups(&all()).await.unwrap(), policy);
+    assert_eq!(store.daily_failure_rollups(&all()).await.unwrap(), failure);
     let one = store
-        .daily_policy_rollups(Some("example.net"))
+        .daily_policy_rollups(&domain("example.net"))
         .await
         .unwrap();
     assert!(!one.is_empty() && one.iter().all(|r| r.policy_domain == "example.net"));
+}
+
+#[tokio::test]
+async fn rollups_filter_by_domain_and_day_range() {
+    let (_dir, store) = open().await;
+    for d in 1..=5 {
+        let other = report(
+            "o",
+            &format!("n{d}"),
+            day(d),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.net"),
+                1,
+                0,
+                Vec::new(),
+            )],
+        );
+        insert_ok(
+            &store,
+            submission(vec![simple("o", &format!("c{d}"), d, d.into(), 1), other]),
+        )
+        .await;
+    }
+    let range = |policy_domain: Option<&str>, from: Option<u32>, to: Option<u32>| RollupFilter {
+        policy_domain: policy_domain.map(str::to_owned),
+        from: from.map(|d| day(d).date_naive()),
+        to: to.map(|d| day(d).date_naive()),
+    };
+    let days = |rows: Vec<tlsrpt_store::DailyPolicyRollup>| -> Vec<(u32, String)> {
+        use chrono::Datelike;
+        rows.into_iter()
+            .map(|r| (r.day.day(), r.policy_domain))
+            .collect()
+    };
+    let got = days(
+        store
+            .daily_policy_rollups(&range(Some("example.com"), Some(2), Some(3)))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        got,
+        vec![(2, "example.com".into()), (3, "example.com".into())]
+    );
+    let got = days(
+        store
+            .daily_policy_rollups(&range(Some("example.com"), Some(4), None))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        got,
+        vec![(4, "example.com".into()), (5, "example.com".into())]
+    );
+    let got = days(
+        store
+            .daily_policy_rollups(&range(Some("example.net"), None, Some(1)))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(got, vec![(1, "example.net".into())]);
+    let got = days(
+        store
+            .daily_policy_rollups(&range(None, Some(5), Some(5)))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        got,
+        vec![(5, "example.com".into()), (5, "example.net".into())]
+    );
+    assert_eq!(store.daily_policy_rollups(&all()).await.unwrap().len(), 10);
+    assert!(
+        store
+            .daily_policy_rollups(&domain("nowhere.example"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let failures = store
+        .daily_failure_rollups(&range(Some("example.com"), Some(3), Some(3)))
+        .await
+        .unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].result_type, ResultType::CertificateExpired);
+}
+
+#[tokio::test]
+async fn rollups_of_an_empty_store_are_empty() {
+    let (_dir, store) = open().await;
+    assert!(
+        store
+            .daily_policy_rollups(&domain("example.com"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .daily_failure_rollups(&all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.check_integrity().await.unwrap();
 }
 
 #[tokio::test]
@@ -507,7 +624,7 @@ async fn repeated_identical_policy_counts_the_report_once() {
         submission(vec![report("o", "rep", day(2), vec![p.clone(), p])]),
     )
     .await;
-    let rollups = store.daily_policy_rollups(None).await.unwrap();
+    let rollups = store.daily_policy_rollups(&all()).await.unwrap();
     assert_eq!((rollups[0].successful, rollups[0].reports), (6, 1));
     store.check_integrity().await.unwrap();
 }
@@ -609,7 +726,7 @@ async fn replace_reports_swaps_reports_and_keeps_rollups_exact() {
     assert_eq!(k.submission_id, sid);
 
     store.check_integrity().await.unwrap();
-    let day2 = store.daily_policy_rollups(None).await.unwrap();
+    let day2 = store.daily_policy_rollups(&all()).await.unwrap();
     assert!(
         day2.iter().all(|r| r.day != day(2).date_naive()),
         "emptied rows are deleted"
@@ -618,13 +735,13 @@ async fn replace_reports_swaps_reports_and_keeps_rollups_exact() {
     assert_eq!((counts.submissions, counts.reports), (2, 3));
 
     // Repeating the same replacement changes nothing.
-    let policy_before = store.daily_policy_rollups(None).await.unwrap();
+    let policy_before = store.daily_policy_rollups(&all()).await.unwrap();
     store
         .replace_reports(sid, vec![kept_reparsed, added, other])
         .await
         .unwrap();
     assert_eq!(
-        store.daily_policy_rollups(None).await.unwrap(),
+        store.daily_policy_rollups(&all()).await.unwrap(),
         policy_before
     );
     assert_eq!(store.counts().await.unwrap(), counts);
@@ -756,7 +873,7 @@ async fn rollup_overflow_rolls_back_the_whole_transaction() {
     )
     .await;
     let before = store.counts().await.unwrap();
-    let rollups = store.daily_policy_rollups(None).await.unwrap();
+    let rollups = store.daily_policy_rollups(&all()).await.unwrap();
     // Same day, domain, organization and type: the daily sum cannot be stored.
     match store
         .insert(submission(vec![simple("o", "b", 1, 1, 3)]))
@@ -766,8 +883,14 @@ async fn rollup_overflow_rolls_back_the_whole_transaction() {
         other => panic!("expected InvalidValue, got {other:?}"),
     }
     assert_eq!(store.counts().await.unwrap(), before);
-    assert_eq!(store.daily_policy_rollups(None).await.unwrap(), rollups);
-    assert!(store.daily_failure_rollups(None).await.unwrap().is_empty());
+    assert_eq!(store.daily_policy_rollups(&all()).await.unwrap(), rollups);
+    assert!(
+        store
+            .daily_failure_rollups(&all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     store.check_integrity().await.unwrap();
 }
 

@@ -49,7 +49,6 @@ impl SqliteStore {
                 })
                 .collect());
         }
-        let t0 = std::time::Instant::now();
         let mut tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
@@ -58,11 +57,9 @@ impl SqliteStore {
         let mut resolver =
             Resolver::start(&mut tx, submissions.iter().flat_map(|s| &s.reports)).await?;
         let outcomes = submissions.iter().map(|sub| resolver.ingest(sub)).collect();
-        eprintln!("P resolve {}", t0.elapsed().as_secs_f64());
         resolver.plan.write(&mut tx).await?;
-        eprintln!("P written {} {}", t0.elapsed().as_secs_f64(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64());
         tx.commit().await.map_err(db_error)?;
-        eprintln!("P committed {}", t0.elapsed().as_secs_f64());
+        self.checkpoint_in_background();
         Ok(outcomes)
     }
 
@@ -112,6 +109,7 @@ impl SqliteStore {
         resolver.plan.write(&mut tx).await?;
         rollup::delete_emptied(&mut tx).await?;
         tx.commit().await.map_err(db_error)?;
+        self.checkpoint_in_background();
         Ok(outcomes)
     }
 }
@@ -484,7 +482,6 @@ impl Plan<'_> {
         .await
         .map_err(db_error)?;
 
-        eprintln!("Q rows {}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64());
         match (self.reports.first(), self.reports.last()) {
             (Some(first), Some(last)) => rollup::add_reports(conn, first.id, last.id).await,
             _ => Ok(()),

@@ -1,19 +1,19 @@
 //! Reading back: reports, submissions for reprocessing, counts, rollups, integrity.
 
+use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{AssertSqlSafe, Row};
 use tlsrpt_core::extract::MessageMeta;
 use tlsrpt_core::{
     DateRange, Diagnostic, DiagnosticCode, FailureDetail, IpValue, ParsedReport, Policy,
     PolicyResult, PolicyType, Report, ResultType, Summary,
 };
 
-use super::rollup::{self, FAILURE_ORDER, POLICY_ORDER, STORED_FAILURE, STORED_POLICY};
+use super::rollup::{self, STORED_FAILURE, STORED_POLICY};
 use super::{SqliteStore, db_error};
-use crate::prepare::{from_us, parse_day};
+use crate::prepare::{day_text, from_us, parse_day};
 use crate::{
-    DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob, RawEncoding, ReportId, StoreCounts,
-    StoreError, StoredReport, StoredSubmission, SubmissionId,
+    DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob, RawEncoding, ReportId, RollupFilter,
+    StoreCounts, StoreError, StoredReport, StoredSubmission, SubmissionId,
 };
 
 impl SqliteStore {
@@ -41,64 +41,57 @@ impl SqliteStore {
 
     pub async fn daily_policy_rollups(
         &self,
-        policy_domain: Option<&str>,
+        filter: &RollupFilter,
     ) -> Result<Vec<DailyPolicyRollup>, StoreError> {
-        self.rollup_rows(
-            format!(
-                "{STORED_POLICY}{}{POLICY_ORDER}",
-                domain_filter(policy_domain)
-            ),
-            policy_domain,
-            |row| {
-                let (k, successful, failed, reports) = rollup::policy_row(row)?;
-                Ok(DailyPolicyRollup {
-                    day: parse_day(&k.day)?,
-                    policy_domain: k.policy_domain,
-                    organization: k.organization,
-                    policy_type: PolicyType::from_wire(&k.policy_type),
-                    successful: unsigned(successful)?,
-                    failed: unsigned(failed)?,
-                    reports: unsigned(reports)?,
-                })
-            },
-        )
+        self.rollup_rows(&STORED_POLICY, filter, |row| {
+            let (k, successful, failed, reports) = rollup::policy_row(row)?;
+            Ok(DailyPolicyRollup {
+                day: parse_day(&k.day)?,
+                policy_domain: k.policy_domain,
+                organization: k.organization,
+                policy_type: PolicyType::from_wire(&k.policy_type),
+                successful: unsigned(successful)?,
+                failed: unsigned(failed)?,
+                reports: unsigned(reports)?,
+            })
+        })
         .await
     }
 
     pub async fn daily_failure_rollups(
         &self,
-        policy_domain: Option<&str>,
+        filter: &RollupFilter,
     ) -> Result<Vec<DailyFailureRollup>, StoreError> {
-        self.rollup_rows(
-            format!(
-                "{STORED_FAILURE}{}{FAILURE_ORDER}",
-                domain_filter(policy_domain)
-            ),
-            policy_domain,
-            |row| {
-                let (k, result_type, failed_sessions, details) = rollup::failure_row(row)?;
-                Ok(DailyFailureRollup {
-                    day: parse_day(&k.day)?,
-                    policy_domain: k.policy_domain,
-                    organization: k.organization,
-                    policy_type: PolicyType::from_wire(&k.policy_type),
-                    result_type: ResultType::from_wire(&result_type),
-                    failed_sessions: unsigned(failed_sessions)?,
-                    details: unsigned(details)?,
-                })
-            },
-        )
+        self.rollup_rows(&STORED_FAILURE, filter, |row| {
+            let (k, result_type, failed_sessions, details) = rollup::failure_row(row)?;
+            Ok(DailyFailureRollup {
+                day: parse_day(&k.day)?,
+                policy_domain: k.policy_domain,
+                organization: k.organization,
+                policy_type: PolicyType::from_wire(&k.policy_type),
+                result_type: ResultType::from_wire(&result_type),
+                failed_sessions: unsigned(failed_sessions)?,
+                details: unsigned(details)?,
+            })
+        })
         .await
     }
 
+    /// Runs the all-domains or one-domain form of a stored-rollup query.
     async fn rollup_rows<T>(
         &self,
-        sql: String,
-        policy_domain: Option<&str>,
+        sql: &[&'static str; 2],
+        filter: &RollupFilter,
         decode: impl Fn(&SqliteRow) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(policy_domain)
+        let query = sqlx::query(sql[usize::from(filter.policy_domain.is_some())])
+            .bind(filter.from.as_ref().map(day_text))
+            .bind(filter.to.as_ref().map(day_text));
+        let query = match &filter.policy_domain {
+            Some(domain) => query.bind(domain.as_str()),
+            None => query,
+        };
+        query
             .fetch_all(&self.readers)
             .await
             .map_err(db_error)?
@@ -202,14 +195,6 @@ impl SqliteStore {
         let report = read_report(&mut tx, &row).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(report))
-    }
-}
-
-fn domain_filter(policy_domain: Option<&str>) -> &'static str {
-    // `?1 IS NULL OR ...` would keep SQLite from using the domain-leading primary key.
-    match policy_domain {
-        Some(_) => " WHERE policy_domain = ?",
-        None => " WHERE ? IS NULL",
     }
 }
 
