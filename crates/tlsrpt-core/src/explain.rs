@@ -110,20 +110,28 @@ mod tests {
     #[test]
     fn every_registered_result_type_has_its_own_explanation() {
         let generic = explain(&ResultType::Other("x".into()));
-        let causes: std::collections::HashSet<&str> = ResultType::KNOWN
-            .iter()
-            .map(|r| explain(r).cause)
-            .collect();
+        let causes: std::collections::HashSet<&str> =
+            ResultType::KNOWN.iter().map(|r| explain(r).cause).collect();
         assert!(!causes.contains(generic.cause));
-        assert_eq!(causes.len(), ResultType::KNOWN.len(), "two result types share a cause");
+        assert_eq!(
+            causes.len(),
+            ResultType::KNOWN.len(),
+            "two result types share a cause"
+        );
     }
 
     #[test]
     fn advice_matches_the_classic_fixes() {
-        assert!(explain(&ResultType::CertificateExpired).action.contains("Renew"));
-        assert!(explain(&ResultType::StsPolicyFetchError)
-            .action
-            .contains("https://mta-sts."));
+        assert!(
+            explain(&ResultType::CertificateExpired)
+                .action
+                .contains("Renew")
+        );
+        assert!(
+            explain(&ResultType::StsPolicyFetchError)
+                .action
+                .contains("https://mta-sts.")
+        );
         assert!(explain(&ResultType::TlsaInvalid).action.contains("TLSA"));
     }
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::extract::{self, ExtractError, Limits, MessageMeta};
-use crate::report::{parse_report, ParseError, ParsedReport};
+use crate::report::{ParseError, ParsedReport, parse_report};
 
 /// A report read from a submission, with where it came from inside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
