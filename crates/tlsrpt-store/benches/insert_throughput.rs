@@ -1,7 +1,8 @@
 //! Import throughput: N generated reports into a fresh store, the way `import` runs them.
 //!
 //! One thread plays the parser (builds each report, serialises it as its raw JSON, compresses
-//! it with `RawBlob::compress`) and hands batches to the writer, which calls `insert_batch`.
+//! it with `RawBlob::compress`, calls `NewSubmission::prepare`) and hands batches to the
+//! writer, which calls `insert_prepared`.
 //! A one-shot wall-clock measurement, not a statistical micro-benchmark, because the target
 //! is "100,000 reports in ≤ 10 s" end to end.
 //!
@@ -21,7 +22,7 @@ use tlsrpt_core::{
     DateRange, FailureDetail, IpValue, ParsedReport, Policy, PolicyResult, PolicyType, Report,
     ResultType, Summary,
 };
-use tlsrpt_store::{NewReport, NewSubmission, Origin, RawBlob, Store};
+use tlsrpt_store::{NewReport, NewSubmission, Origin, PreparedSubmission, RawBlob, Store};
 
 #[derive(Clone, Copy)]
 struct Config {
@@ -69,8 +70,8 @@ fn main() {
         let mut busy = Duration::ZERO;
         for batch in batches {
             let t = Instant::now();
-            for outcome in store.insert_batch(batch).await.expect("insert") {
-                stored += outcome.expect("valid").reports.len();
+            for outcome in store.insert_prepared(batch).await.expect("insert") {
+                stored += outcome.reports.len();
             }
             busy += t.elapsed();
         }
@@ -93,12 +94,12 @@ fn main() {
         stored as f64 / wall.as_secs_f64()
     );
     println!(
-        "writer busy      {:.2} s  ({:.0} reports/s in insert_batch)",
+        "writer busy      {:.2} s  ({:.0} reports/s in insert_prepared)",
         writer_busy.as_secs_f64(),
         stored as f64 / writer_busy.as_secs_f64()
     );
     println!(
-        "producer busy    {:.2} s  (generate + serialise + compress)",
+        "producer busy    {:.2} s  (generate + serialise + compress + prepare)",
         producer_busy.as_secs_f64()
     );
     println!(
@@ -107,7 +108,7 @@ fn main() {
     );
 }
 
-type Batch = Vec<NewSubmission>;
+type Batch = Vec<PreparedSubmission>;
 
 /// Generates every batch and hands it to `send` until that refuses; returns the CPU time
 /// spent generating.
@@ -119,7 +120,7 @@ fn produce(config: Config, mut send: impl FnMut(Batch) -> bool) -> Duration {
         let t = Instant::now();
         let n = config.batch.min(config.total - produced);
         let batch = (produced..produced + n)
-            .map(|i| submission(&mut rng, config, i))
+            .map(|i| submission(&mut rng, config, i).prepare().expect("storable"))
             .collect();
         produced += n;
         busy += t.elapsed();

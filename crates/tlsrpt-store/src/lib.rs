@@ -30,6 +30,7 @@ pub use model::{
     ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId,
     SubmissionOutcome,
 };
+pub use prepare::PreparedSubmission;
 pub use raw::{RawBlob, RawEncoding};
 
 /// The storage layer: one handle, cheap to share behind an `Arc`, safe to use from many tasks.
@@ -68,22 +69,51 @@ impl Store {
         outcomes.remove(0)
     }
 
-    /// Stores many submissions in one transaction (group commit: one durable flush for all).
-    ///
-    /// Duplicates, whether already stored or repeated inside the batch, are counted on the
-    /// stored report instead of being stored again; a submission none of whose reports is new
-    /// stores no raw bytes.
+    /// Prepares each submission ([`NewSubmission::prepare`]) and stores the valid ones with
+    /// [`Store::insert_prepared`].
     ///
     /// The outer error means nothing was written (database unavailable, ...). An inner error
-    /// refuses that submission alone (a value that cannot be stored, named as
-    /// `reports[j].policies[k]....`): it is checked before the transaction starts, so one bad
-    /// input never fails the batch it was grouped with, and nothing of it is written.
+    /// refuses that submission alone (a value that cannot be stored), so one bad input never
+    /// fails the batch it was grouped with, and nothing of it is written.
     pub async fn insert_batch(
         &self,
         submissions: Vec<NewSubmission>,
     ) -> Result<Vec<Result<SubmissionOutcome, StoreError>>, StoreError> {
+        let mut refused = Vec::with_capacity(submissions.len());
+        let mut valid = Vec::with_capacity(submissions.len());
+        for submission in submissions {
+            match submission.prepare() {
+                Ok(prepared) => {
+                    valid.push(prepared);
+                    refused.push(None);
+                }
+                Err(error) => refused.push(Some(error)),
+            }
+        }
+        let mut outcomes = self.insert_prepared(valid).await?.into_iter();
+        Ok(refused
+            .into_iter()
+            .map(|error| match error {
+                Some(error) => Err(error),
+                None => Ok(outcomes
+                    .next()
+                    .expect("one outcome per prepared submission")),
+            })
+            .collect())
+    }
+
+    /// Stores many prepared submissions in one transaction (group commit: one durable flush
+    /// for all), returning one outcome per submission, in order.
+    ///
+    /// Duplicates, whether already stored or repeated inside the batch, are counted on the
+    /// stored report instead of being stored again; a submission none of whose reports is new
+    /// stores no raw bytes. On error nothing of the batch was written.
+    pub async fn insert_prepared(
+        &self,
+        submissions: Vec<PreparedSubmission>,
+    ) -> Result<Vec<SubmissionOutcome>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(s) => s.insert_batch(submissions).await,
+            Backend::Sqlite(s) => s.insert_prepared(submissions).await,
         }
     }
 

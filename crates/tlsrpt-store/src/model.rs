@@ -5,7 +5,7 @@ use serde::Serialize;
 use tlsrpt_core::extract::MessageMeta;
 use tlsrpt_core::{ParsedReport, PolicyType, ResultType};
 
-use crate::RawBlob;
+use crate::{PreparedSubmission, RawBlob, StoreError};
 
 /// Database id of a stored submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -66,6 +66,15 @@ pub struct NewSubmission {
     pub received_at: DateTime<Utc>,
     /// A submission with no reports, or only duplicates, stores nothing.
     pub reports: Vec<NewReport>,
+}
+
+impl NewSubmission {
+    /// Converts and checks this submission for [`Store::insert_prepared`](crate::Store::insert_prepared).
+    /// CPU only: call it on a parsing thread. The error names the unstorable value, e.g.
+    /// `reports[0].policies[1].summary.total-failure-session-count`.
+    pub fn prepare(self) -> Result<PreparedSubmission, StoreError> {
+        PreparedSubmission::new(self)
+    }
 }
 
 /// One parsed report to store. Cross-checks between message headers and JSON belong in

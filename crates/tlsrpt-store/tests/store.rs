@@ -856,6 +856,36 @@ async fn count_beyond_i64_is_refused_by_name_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn prepare_refuses_early_and_insert_prepared_stores() {
+    let (_dir, store) = open().await;
+    let mut bad = simple("o", "huge", 1, 1, 0);
+    bad.parsed.report.policies[0]
+        .summary
+        .total_failure_session_count = u64::MAX;
+    match submission(vec![bad]).prepare() {
+        Err(StoreError::InvalidValue { field, .. }) => {
+            assert_eq!(
+                field,
+                "reports[0].policies[0].summary.total-failure-session-count"
+            )
+        }
+        other => panic!("expected InvalidValue, got {other:?}"),
+    }
+    let r = simple("o", "fine", 1, 1, 0);
+    let prepared = vec![
+        submission(vec![r.clone()]).prepare().unwrap(),
+        submission(vec![r]).prepare().unwrap(),
+    ];
+    let outcomes = store.insert_prepared(prepared).await.unwrap();
+    let id = stored_id(&outcomes[0].reports[0]);
+    assert_eq!(
+        outcomes[1].reports,
+        vec![ReportOutcome::Duplicate { existing_id: id }]
+    );
+    assert!(store.insert_prepared(Vec::new()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn i64_max_is_stored_exactly() {
     let (_dir, store) = open().await;
     let r = simple("o", "max", 1, i64::MAX as u64, 0);
@@ -938,4 +968,100 @@ async fn unwritable_location_is_unavailable() {
     let path = dir.path().join("missing-dir").join("store.db");
     let err = Store::open(path.to_str().unwrap()).await.unwrap_err();
     assert!(err.is_temporary(), "{err:?}");
+}
+
+// ---------------------------------------------------------------- crash safety
+
+const CRASH_CHILD: &str = "TLSRPT_STORE_CRASH_CHILD";
+
+/// Kills (SIGKILL) a process in the middle of a stream of batch inserts, then checks that
+/// every batch it had seen acknowledged is there, whole, with exact rollups.
+#[test]
+fn killed_writer_keeps_every_acknowledged_report() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    if let Some(path) = std::env::var_os(CRASH_CHILD) {
+        return crash_child(path.to_str().unwrap());
+    }
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("crash.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "killed_writer_keeps_every_acknowledged_report",
+            "--nocapture",
+        ])
+        .env(CRASH_CHILD, &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acknowledged = 0u64;
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        if let Some(n) = line.unwrap().strip_prefix("acknowledged ") {
+            acknowledged = n.parse().unwrap();
+            if acknowledged >= 400 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(acknowledged >= 400, "the child stopped early");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Store::open(path.to_str().unwrap()).await.unwrap();
+        store.check_integrity().await.unwrap();
+        let counts = store.counts().await.unwrap();
+        assert!(
+            counts.reports >= acknowledged,
+            "{counts:?} < {acknowledged}"
+        );
+        assert_eq!(
+            counts.policies,
+            2 * counts.reports,
+            "no report stored in part"
+        );
+        store.close().await.unwrap();
+    });
+}
+
+/// The child: inserts batches of 20 two-policy reports forever, printing the running total
+/// after each commit returns.
+fn crash_child(path: &str) {
+    use std::io::Write;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Store::open(path).await.unwrap();
+        let mut total = 0u64;
+        for batch in 0.. {
+            let subs = (0..20)
+                .map(|i| {
+                    let p = |d: &str| {
+                        policy(
+                            PolicyType::Sts,
+                            Some(d),
+                            5,
+                            2,
+                            vec![detail(ResultType::CertificateExpired, 2)],
+                        )
+                    };
+                    let r = report(
+                        "crash.example",
+                        &format!("b{batch}-{i}"),
+                        day(1 + (batch % 28) as u32),
+                        vec![p("example.com"), p("example.org")],
+                    );
+                    submission(vec![r])
+                })
+                .collect();
+            for outcome in store.insert_batch(subs).await.unwrap() {
+                total += outcome.unwrap().reports.len() as u64;
+            }
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "acknowledged {total}").unwrap();
+            out.flush().unwrap();
+        }
+    });
 }
