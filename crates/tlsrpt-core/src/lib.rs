@@ -9,6 +9,7 @@ pub mod explain;
 pub mod extract;
 pub mod policy;
 pub mod read;
+pub mod record;
 pub mod report;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode};
