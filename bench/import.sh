@@ -19,11 +19,11 @@ done
 
 summary=$OUT/import.summary
 : >"$summary"
-printf '%-9s %8s %10s %9s %6s  %s\n' reports wall_s reports/s peak_MB cpu stored >&2
+printf '%-9s %8s %10s %9s %6s %6s  %s\n' reports wall_s reports/s peak_MB cpu cpu_s stored >&2
 for n in $SIZES; do
     import_corpus "$n"
-    printf '%-9s %8s %10s %9s %6s  %s %s\n' "$n" "$WALL" "$RATE" "$RSS_MB" "$CPU" "$STORED" \
-        "$CHECK" | tee -a "$summary" >&2
+    printf '%-9s %8s %10s %9s %6s %6s  %s %s\n' "$n" "$WALL" "$RATE" "$RSS_MB" "$CPU" "$CPU_S" \
+        "$STORED" "$CHECK" | tee -a "$summary" >&2
 done
 
 # Flat memory: the largest corpus should need no more than a quarter more than the smallest.

@@ -46,8 +46,9 @@ corpus() {
 }
 
 # measure NAME COMMAND...: runs COMMAND under /usr/bin/time -v (stdout to $OUT/NAME.log) and
-# sets WALL (seconds), RSS_MB (peak resident set, MB), CPU (percent; 200% = both cores busy)
-# and STATUS (the command's exit status).
+# sets WALL (seconds), RSS_MB (peak resident set, MB), CPU (percent; 200% = both cores busy),
+# CPU_S (user + system seconds: steadier than WALL when other work shares the machine) and
+# STATUS (the command's exit status).
 measure() {
     local name=$1
     shift
@@ -59,6 +60,7 @@ measure() {
         printf "%.2f", s }' "$OUT/$name.time")
     RSS_MB=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$OUT/$name.time")
     CPU=$(awk -F': ' '/Percent of CPU/ { print $2 }' "$OUT/$name.time")
+    CPU_S=$(awk -F': ' '/(User|System) time/ { s += $2 } END { printf "%.1f", s }' "$OUT/$name.time")
 }
 
 # rate N SECONDS: reports per second.
@@ -67,7 +69,8 @@ rate() {
 }
 
 # import_corpus N: imports the N-report corpus into a fresh database and checks that every
-# report and every raw submission was stored. Sets WALL, RSS_MB, CPU, STORED, RATE, CHECK.
+# report and every raw submission was stored. Sets WALL, RSS_MB, CPU, CPU_S, STORED, RATE,
+# CHECK.
 import_corpus() {
     local n=$1
     local dir db
