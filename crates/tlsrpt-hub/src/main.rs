@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod ingest;
 mod pipeline;
+mod serve;
 
 use std::process::ExitCode;
 

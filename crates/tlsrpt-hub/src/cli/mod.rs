@@ -2,6 +2,7 @@
 
 mod import;
 mod reprocess;
+mod serve;
 mod show;
 
 use std::path::PathBuf;
@@ -10,6 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+
+pub use serve::ServeArgs;
 
 /// Self-hosted collector and analyzer for SMTP TLS Reporting (TLS-RPT, RFC 8460).
 ///
@@ -59,6 +62,12 @@ pub enum Command {
     /// Raw submissions are kept exactly as received, so a parser fix never needs the senders
     /// to resend.
     Reprocess(reprocess::ReprocessArgs),
+    /// Run the receivers until SIGTERM or SIGINT: today the HTTP(S) POST endpoint senders
+    /// deliver reports to (RFC 8460 §5.4), `POST /v1/tlsrpt` and `POST /v1/tlsrpt/{token}`.
+    ///
+    /// Every report is stored before the sender gets a 2xx. SIGHUP reloads the TLS
+    /// certificate without dropping connections.
+    Serve(ServeArgs),
 }
 
 /// Runs the chosen command.
@@ -68,5 +77,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Show(show) => show::run(&config, show),
         Command::Import(import) => import::run(&config, import),
         Command::Reprocess(reprocess) => reprocess::run(&config, reprocess),
+        Command::Serve(_) => serve::run(config),
     }
 }

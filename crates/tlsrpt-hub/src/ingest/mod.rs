@@ -2,6 +2,7 @@
 //! pipeline (ARCHITECTURE: Submission → Outcome); none of them parses reports itself.
 
 pub mod files;
+pub mod http;
 
 use chrono::{DateTime, Utc};
 use tlsrpt_store::Origin;

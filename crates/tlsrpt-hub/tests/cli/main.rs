@@ -3,6 +3,7 @@
 mod crash;
 mod import;
 mod reprocess;
+mod serve_http;
 mod show;
 mod show_snapshots;
 

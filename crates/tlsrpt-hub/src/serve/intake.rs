@@ -1,0 +1,168 @@
+//! The receivers' shared path (ARCHITECTURE: Submission → Outcome): prepare on a worker
+//! thread, check the policy domains, store, and say what happened in protocol-neutral terms.
+//! Each receiver only translates an [`Outcome`] into its own answer (HTTP status, SMTP reply).
+
+use std::sync::Arc;
+
+use tlsrpt_core::extract::{ExtractErrorKind, Limits};
+use tlsrpt_core::report::ParseErrorKind;
+use tlsrpt_store::{ReportId, ReportOutcome, Store, StoreError};
+
+use super::domains::Domains;
+use crate::ingest::Submission;
+use crate::pipeline::{self, Rejection};
+
+#[derive(Debug)]
+pub struct Intake {
+    store: Arc<Store>,
+    limits: Limits,
+    domains: Domains,
+}
+
+/// What became of one submission.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Durably committed: at least one report was new.
+    Stored {
+        stored: Vec<ReportId>,
+        duplicates: Vec<ReportId>,
+        /// Parts of the submission that were not readable (the readable ones were stored).
+        unreadable: Vec<String>,
+    },
+    /// Every report was already stored; receipt counted, nothing new (idempotent re-send).
+    Duplicate { existing: Vec<ReportId> },
+    /// Permanently refused: resending the same bytes will not help.
+    Refused(Refusal),
+    /// The store cannot take it now; the sender should retry later (RFC 8460 §5.5: senders
+    /// retry for up to 24 hours).
+    Unavailable(String),
+    /// Our fault (corrupt database, a bug), not the sender's.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// Bigger than a limit (body or decompressed size).
+    TooLarge,
+    /// Not a report at all: empty, unknown content, JSON that is no report.
+    NotAReport,
+    /// A report, but damaged or invalid (bad gzip, bad JSON, an unusable field).
+    Unreadable,
+    /// About a policy domain this hub does not collect for.
+    DomainNotServed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(kind: RefusalKind, reason: impl Into<String>) -> Self {
+        Refusal {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Intake {
+    pub fn new(store: Arc<Store>, limits: Limits, domains: Domains) -> Self {
+        Intake {
+            store,
+            limits,
+            domains,
+        }
+    }
+
+    pub fn domains(&self) -> &Domains {
+        &self.domains
+    }
+
+    /// Reads and stores `submission`; `bound` is the one domain it must be about (token URL).
+    pub async fn take(&self, submission: Submission, bound: Option<&str>) -> Outcome {
+        let limits = self.limits;
+        let prepared =
+            match tokio::task::spawn_blocking(move || pipeline::prepare(submission, &limits)).await
+            {
+                Ok(prepared) => prepared,
+                Err(error) => return Outcome::Failed(format!("parsing task failed: {error}")),
+            };
+        let Some(new) = prepared.new else {
+            return Outcome::Refused(match prepared.rejections.first() {
+                Some(rejection) => refusal(rejection),
+                None => Refusal::new(RefusalKind::NotAReport, "no report found"),
+            });
+        };
+        for report in &new.reports {
+            if let Some(reason) = self
+                .domains
+                .refusal(&report.parsed.report.policy_domains(), bound)
+            {
+                return Outcome::Refused(Refusal::new(RefusalKind::DomainNotServed, reason));
+            }
+        }
+        match self.store.insert(new).await {
+            Ok(outcome) => {
+                let unreadable = prepared.rejections.iter().map(ToString::to_string);
+                stored(&outcome.reports, unreadable.collect())
+            }
+            Err(error) => store_failure(error),
+        }
+    }
+}
+
+fn stored(reports: &[ReportOutcome], unreadable: Vec<String>) -> Outcome {
+    let mut stored = Vec::new();
+    let mut duplicates = Vec::new();
+    for report in reports {
+        match *report {
+            ReportOutcome::Stored { id } => stored.push(id),
+            ReportOutcome::Duplicate { existing_id } => duplicates.push(existing_id),
+        }
+    }
+    if stored.is_empty() {
+        Outcome::Duplicate {
+            existing: duplicates,
+        }
+    } else {
+        Outcome::Stored {
+            stored,
+            duplicates,
+            unreadable,
+        }
+    }
+}
+
+fn store_failure(error: StoreError) -> Outcome {
+    match error {
+        error if error.is_temporary() => Outcome::Unavailable(error.to_string()),
+        error @ StoreError::InvalidValue { .. } => {
+            Outcome::Refused(Refusal::new(RefusalKind::Unreadable, error.to_string()))
+        }
+        error => Outcome::Failed(error.to_string()),
+    }
+}
+
+/// Classifies why nothing in a submission was readable (SPEC §4: caps → too large).
+fn refusal(rejection: &Rejection) -> Refusal {
+    let kind = match rejection {
+        Rejection::Extract(error) => match error.kind {
+            ExtractErrorKind::TooLarge { .. } => RefusalKind::TooLarge,
+            ExtractErrorKind::Empty
+            | ExtractErrorKind::UnrecognisedContent
+            | ExtractErrorKind::NoReportInMessage
+            | ExtractErrorKind::NoReportInZip => RefusalKind::NotAReport,
+            ExtractErrorKind::BadGzip(_)
+            | ExtractErrorKind::BadZip(_)
+            | ExtractErrorKind::BadMessage
+            | ExtractErrorKind::TooDeep(_) => RefusalKind::Unreadable,
+        },
+        Rejection::Report(part) => match part.error.kind {
+            ParseErrorKind::NotAReport => RefusalKind::NotAReport,
+            ParseErrorKind::NotJson | ParseErrorKind::Invalid => RefusalKind::Unreadable,
+        },
+    };
+    Refusal::new(kind, rejection.to_string())
+}

@@ -1,0 +1,149 @@
+//! `serve`: the long-running receivers around one store.
+//!
+//! Opens the store once, binds every configured receiver (so a taken port fails before
+//! anything is announced), runs each as a task, and on SIGTERM/SIGINT shuts down gracefully:
+//! receivers stop accepting and finish in-flight submissions, then the store is closed
+//! cleanly. SIGHUP asks receivers to reload (TLS certificates).
+//!
+//! A receiver (HTTP today; SMTP and IMAP later) plugs in by being bound in [`run`] and given
+//! an [`Intake`] and a [`Control`].
+
+mod control;
+mod domains;
+mod intake;
+mod rate;
+mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use tlsrpt_store::Store;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::task::JoinSet;
+
+pub use control::Control;
+pub use intake::{Intake, Outcome, Refusal, RefusalKind};
+pub use rate::RateLimiter;
+pub use tls::{ReloadingCert, TlsListener};
+
+use crate::config::Config;
+use crate::ingest::http;
+use domains::Domains;
+
+/// How long in-flight submissions get to finish after a shutdown request; a stalled client
+/// must not keep the process (and the store) open forever.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs until SIGTERM or SIGINT; `Ok` after a clean shutdown.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Installed first: SIGHUP's default action would kill the process.
+    let mut signals = Signals::install()?;
+    let store = Arc::new(
+        Store::open(&config.database)
+            .await
+            .with_context(|| format!("opening database {}", config.database))?,
+    );
+    let domains = Domains::from_config(&config);
+    if domains.refuses_everything() {
+        tracing::warn!(
+            "no [[domains]] configured and unknown_domains = \"reject\": every report will be refused"
+        );
+    }
+    let intake = Arc::new(Intake::new(Arc::clone(&store), config.limits, domains));
+    let (controller, control) = control::channel();
+
+    let mut receivers = JoinSet::new();
+    let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
+    receivers.spawn(async move { ("http", http.run().await) });
+    drop(intake);
+    tracing::info!(database = %config.database, "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");
+
+    let early_end = loop {
+        tokio::select! {
+            signal = signals.next() => match signal {
+                Request::Reload => {
+                    tracing::info!("SIGHUP: reloading");
+                    controller.reload();
+                }
+                Request::Stop(name) => {
+                    tracing::info!("{name}: shutting down, finishing in-flight submissions");
+                    break None;
+                }
+            },
+            Some(ended) = receivers.join_next() => break Some(ended),
+        }
+    };
+    controller.shut_down();
+    let mut result = match early_end {
+        Some(ended) => Err(receiver_ended(ended)),
+        None => Ok(()),
+    };
+    if let Err(error) = drain(&mut receivers).await {
+        result = result.and(Err(error));
+    }
+    let store = Arc::try_unwrap(store)
+        .map_err(|_| anyhow!("submissions still running after shutdown; database not closed"))?;
+    store.close().await.context("closing the database")?;
+    tracing::info!("database closed; bye");
+    result
+}
+
+/// Waits for every receiver to finish its in-flight work, at most [`DRAIN_TIMEOUT`].
+async fn drain(receivers: &mut JoinSet<(&'static str, anyhow::Result<()>)>) -> anyhow::Result<()> {
+    let mut failure = Ok(());
+    let all = async {
+        while let Some(ended) = receivers.join_next().await {
+            if let Ok((_, Ok(()))) = ended {
+                continue;
+            }
+            failure = Err(receiver_ended(ended));
+        }
+    };
+    if tokio::time::timeout(DRAIN_TIMEOUT, all).await.is_err() {
+        receivers.shutdown().await;
+        return Err(anyhow!(
+            "in-flight submissions did not finish within {DRAIN_TIMEOUT:?}"
+        ));
+    }
+    failure
+}
+
+fn receiver_ended(
+    ended: Result<(&'static str, anyhow::Result<()>), tokio::task::JoinError>,
+) -> anyhow::Error {
+    match ended {
+        Ok((name, Ok(()))) => anyhow!("the {name} receiver stopped unexpectedly"),
+        Ok((name, Err(error))) => error.context(format!("the {name} receiver failed")),
+        Err(error) => anyhow!("a receiver crashed: {error}"),
+    }
+}
+
+enum Request {
+    Reload,
+    Stop(&'static str),
+}
+
+struct Signals {
+    terminate: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate()).context("installing SIGTERM handler")?,
+            interrupt: signal(SignalKind::interrupt()).context("installing SIGINT handler")?,
+            hangup: signal(SignalKind::hangup()).context("installing SIGHUP handler")?,
+        })
+    }
+
+    async fn next(&mut self) -> Request {
+        tokio::select! {
+            _ = self.terminate.recv() => Request::Stop("SIGTERM"),
+            _ = self.interrupt.recv() => Request::Stop("SIGINT"),
+            _ = self.hangup.recv() => Request::Reload,
+        }
+    }
+}
