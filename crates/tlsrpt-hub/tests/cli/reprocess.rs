@@ -1,7 +1,7 @@
 use tlsrpt_core::extract::Limits;
 use tlsrpt_core::read::read_reports;
 use tlsrpt_core::report::dedup_key;
-use tlsrpt_store::NewReport;
+use tlsrpt_store::{NewReport, RollupFilter};
 
 use crate::{corpus, run, stderr, stdout, with_store};
 
@@ -42,7 +42,7 @@ fn reprocess_replaces_what_an_older_parser_stored() {
             .await
             .unwrap();
         let rollups = store
-            .daily_policy_rollups(Some("stale.example"))
+            .daily_policy_rollups(&domain("stale.example"))
             .await
             .unwrap();
         assert_eq!(rollups.len(), 1, "the stale domain was stored");
@@ -59,7 +59,7 @@ fn reprocess_replaces_what_an_older_parser_stored() {
         store.check_integrity().await.unwrap();
         assert!(
             store
-                .daily_policy_rollups(Some("stale.example"))
+                .daily_policy_rollups(&domain("stale.example"))
                 .await
                 .unwrap()
                 .is_empty()
@@ -72,10 +72,17 @@ fn reprocess_replaces_what_an_older_parser_stored() {
         assert_eq!(stored.parsed, current.parsed);
         assert_eq!(stored.parser_version, tlsrpt_core::PARSER_VERSION);
         let fresh = store
-            .daily_policy_rollups(Some("company-y.example"))
+            .daily_policy_rollups(&domain("company-y.example"))
             .await
             .unwrap();
         assert_eq!(fresh.len(), 1);
         assert_eq!((fresh[0].successful, fresh[0].failed), (5326, 303));
     });
+}
+
+fn domain(name: &str) -> RollupFilter {
+    RollupFilter {
+        policy_domain: Some(name.to_owned()),
+        ..RollupFilter::default()
+    }
 }
