@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod import;
+mod ingest_mail;
 mod reprocess;
 mod serve;
 mod show;
@@ -68,15 +69,29 @@ pub enum Command {
     /// Every report is stored before the sender gets a 2xx. SIGHUP reloads the TLS
     /// certificate without dropping connections.
     Serve(ServeArgs),
+    /// Store the reports in ONE e-mail message read on stdin: for an MTA pipe transport,
+    /// procmail or sieve delivering your mailto: rua address (RFC 8460 §5.3).
+    ///
+    /// The exit status tells the MTA what to do: 0 delivered, 65 bounce (not a report, or
+    /// refused), 75 retry later (database unavailable). See the end of --help.
+    #[command(after_long_help = ingest_mail::AFTER_HELP)]
+    IngestMail,
 }
 
 /// Runs the chosen command.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = Config::resolve(&args)?;
+    let config = match Config::resolve(&args) {
+        Ok(config) => config,
+        Err(error) if matches!(args.command, Command::IngestMail) => {
+            return Ok(ingest_mail::config_error(&error));
+        }
+        Err(error) => return Err(error),
+    };
     match args.command {
         Command::Show(show) => show::run(&config, show),
         Command::Import(import) => import::run(&config, import),
         Command::Reprocess(reprocess) => reprocess::run(&config, reprocess),
         Command::Serve(_) => serve::run(config),
+        Command::IngestMail => ingest_mail::run(&config),
     }
 }

@@ -9,6 +9,7 @@ use tlsrpt_core::report::ParseErrorKind;
 use tlsrpt_store::{ReportId, ReportOutcome, Store, StoreError};
 
 use super::domains::Domains;
+use crate::config::Config;
 use crate::ingest::Submission;
 use crate::pipeline::{self, Rejection};
 
@@ -76,6 +77,12 @@ impl Intake {
         }
     }
 
+    /// The intake for the configured domains and limits: the front ends that run outside
+    /// `serve` (`ingest-mail`) get the same checks without reaching into its modules.
+    pub fn for_config(store: Arc<Store>, config: &Config) -> Self {
+        Intake::new(store, config.limits, Domains::from_config(config))
+    }
+
     pub fn domains(&self) -> &Domains {
         &self.domains
     }
@@ -108,7 +115,7 @@ impl Intake {
                 let unreadable = prepared.rejections.iter().map(ToString::to_string);
                 stored(&outcome.reports, unreadable.collect())
             }
-            Err(error) => store_failure(error),
+            Err(error) => error.into(),
         }
     }
 }
@@ -135,13 +142,17 @@ fn stored(reports: &[ReportOutcome], unreadable: Vec<String>) -> Outcome {
     }
 }
 
-fn store_failure(error: StoreError) -> Outcome {
-    match error {
-        error if error.is_temporary() => Outcome::Unavailable(error.to_string()),
-        error @ StoreError::InvalidValue { .. } => {
-            Outcome::Refused(Refusal::new(RefusalKind::Unreadable, error.to_string()))
+/// A store error as the sender should see it: also used for a store that fails to open,
+/// which a front end started per message (`ingest-mail`) meets before [`Intake::take`].
+impl From<StoreError> for Outcome {
+    fn from(error: StoreError) -> Self {
+        match error {
+            error if error.is_temporary() => Outcome::Unavailable(error.to_string()),
+            error @ StoreError::InvalidValue { .. } => {
+                Outcome::Refused(Refusal::new(RefusalKind::Unreadable, error.to_string()))
+            }
+            error => Outcome::Failed(error.to_string()),
         }
-        error => Outcome::Failed(error.to_string()),
     }
 }
 

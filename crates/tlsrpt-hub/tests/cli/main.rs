@@ -2,6 +2,7 @@
 
 mod crash;
 mod import;
+mod ingest_mail;
 mod reprocess;
 mod serve_http;
 mod show;
