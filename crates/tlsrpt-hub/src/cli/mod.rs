@@ -2,6 +2,7 @@
 
 mod import;
 mod ingest_mail;
+mod record;
 mod reprocess;
 mod serve;
 mod show;
@@ -76,6 +77,10 @@ pub enum Command {
     /// refused), 75 retry later (database unavailable). See the end of --help.
     #[command(after_long_help = ingest_mail::AFTER_HELP)]
     IngestMail,
+    /// Print exactly what to publish: the `_smtp._tls` TXT record asking for reports, the
+    /// `_mta-sts` TXT record with a fresh id, and an MTA-STS policy file (testing mode by
+    /// default).
+    Record(record::RecordArgs),
 }
 
 /// Runs the chosen command.
@@ -93,5 +98,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Reprocess(reprocess) => reprocess::run(&config, reprocess),
         Command::Serve(_) => serve::run(config),
         Command::IngestMail => ingest_mail::run(&config),
+        Command::Record(record) => record::run(record),
     }
 }
