@@ -91,11 +91,6 @@ async fn take(config: &Config, submission: Submission) -> Outcome {
         Err(error) => return error.into(),
     };
     let intake = Intake::for_config(Arc::clone(&store), config);
-    if intake.domains().refuses_everything() {
-        tracing::warn!(
-            "no [[domains]] configured and unknown_domains = \"reject\": every report is refused"
-        );
-    }
     let outcome = intake.take(submission, None).await;
     drop(intake);
     // Insert has committed; closing only checkpoints the WAL, so its failure loses nothing.

@@ -77,10 +77,17 @@ impl Intake {
         }
     }
 
-    /// The intake for the configured domains and limits: the front ends that run outside
-    /// `serve` (`ingest-mail`) get the same checks without reaching into its modules.
+    /// The intake for the configured domains and limits, shared by `serve` and
+    /// `ingest-mail`. Warns when the configuration refuses every report, the one mistake
+    /// that silently turns a receiver into a black hole.
     pub fn for_config(store: Arc<Store>, config: &Config) -> Self {
-        Intake::new(store, config.limits, Domains::from_config(config))
+        let domains = Domains::from_config(config);
+        if domains.refuses_everything() {
+            tracing::warn!(
+                "no [[domains]] configured and unknown_domains = \"reject\": every report will be refused"
+            );
+        }
+        Intake::new(store, config.limits, domains)
     }
 
     pub fn domains(&self) -> &Domains {

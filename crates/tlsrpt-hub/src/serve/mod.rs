@@ -29,7 +29,6 @@ pub use tls::{ReloadingCert, TlsListener};
 
 use crate::config::Config;
 use crate::ingest::http;
-use domains::Domains;
 
 /// How long in-flight submissions get to finish after a shutdown request; a stalled client
 /// must not keep the process (and the store) open forever.
@@ -44,13 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("opening database {}", config.database))?,
     );
-    let domains = Domains::from_config(&config);
-    if domains.refuses_everything() {
-        tracing::warn!(
-            "no [[domains]] configured and unknown_domains = \"reject\": every report will be refused"
-        );
-    }
-    let intake = Arc::new(Intake::new(Arc::clone(&store), config.limits, domains));
+    let intake = Arc::new(Intake::for_config(Arc::clone(&store), &config));
     let (controller, control) = control::channel();
 
     let mut receivers = JoinSet::new();
