@@ -29,8 +29,12 @@ use crate::pipeline::{self, Prepared};
 /// the index pages every commit rewrites (the store measured 256 as markedly slower),
 /// small enough that a batch is well under a second of work.
 const BATCH: usize = 2000;
-/// Items buffered between stages (per channel).
+/// Files read ahead of the parsing threads.
 const QUEUE: usize = 512;
+/// Prepared submissions waiting for the writer. The writer commits whatever has arrived, so
+/// this also caps the batch size: too small multiplies the durable commits (fsyncs), too big
+/// holds more rows in memory while the writer is busy.
+const WRITE_QUEUE: usize = 1024;
 /// How often plain progress lines are printed when stderr is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
@@ -102,7 +106,7 @@ pub fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let store = runtime
         .block_on(Store::open(&config.database))
         .with_context(|| format!("opening database {}", config.database))?;
-    let (items_tx, items_rx) = async_mpsc::channel(QUEUE);
+    let (items_tx, items_rx) = async_mpsc::channel(WRITE_QUEUE);
     let tally = thread::scope(|scope| {
         spawn_stages(scope, &args.paths, config.limits, jobs, items_tx);
         runtime.block_on(write_all(&store, items_rx))
