@@ -13,6 +13,10 @@
 //! Environment: `TLSRPT_BENCH_PREGENERATE=1` builds every submission before the clock starts
 //! (the writer alone); `TLSRPT_BENCH_DB=path` keeps the database (the file must not exist).
 
+#[path = "../tests/support/rng.rs"]
+mod rng;
+
+use rng::Rng;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -129,26 +133,6 @@ fn produce(config: Config, mut send: impl FnMut(Batch) -> bool) -> Duration {
         }
     }
     busy
-}
-
-/// xorshift64: deterministic data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
 }
 
 const ORGS: &[&str] = &[

@@ -1,5 +1,9 @@
 //! Store behaviour against real SQLite files in temporary directories.
 
+#[path = "support/rng.rs"]
+mod rng;
+
+use rng::Rng;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -144,22 +148,6 @@ fn stored_id(outcome: &ReportOutcome) -> tlsrpt_store::ReportId {
     }
 }
 
-/// Tiny deterministic generator; no dependency needed for "random enough".
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn random_report(rng: &mut Rng) -> NewReport {
     let orgs = ["google.com", "microsoft.com", "mail.ru", ""];
     let domains = [Some("example.com"), Some("example.net"), None];
@@ -172,11 +160,11 @@ fn random_report(rng: &mut Rng) -> NewReport {
     let policies = (0..1 + rng.below(3))
         .map(|_| {
             let details = (0..rng.below(4))
-                .map(|_| detail(results[rng.below(3) as usize].clone(), rng.below(50)))
+                .map(|_| detail(rng.pick(&results).clone(), rng.below(50)))
                 .collect();
             policy(
-                types[rng.below(3) as usize].clone(),
-                domains[rng.below(3) as usize],
+                rng.pick(&types).clone(),
+                *rng.pick(&domains),
                 rng.below(1000),
                 rng.below(100),
                 details,
@@ -184,7 +172,7 @@ fn random_report(rng: &mut Rng) -> NewReport {
         })
         .collect();
     let mut r = report(
-        orgs[rng.below(4) as usize],
+        rng.pick(&orgs),
         &format!("id-{}", rng.below(4)),
         day(1 + rng.below(5) as u32),
         policies,
