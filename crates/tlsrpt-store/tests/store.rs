@@ -171,8 +171,9 @@ fn random_report(rng: &mut Rng) -> NewReport {
             )
         })
         .collect();
+    let org = *rng.pick(&orgs);
     let mut r = report(
-        rng.pick(&orgs),
+        org,
         &format!("id-{}", rng.below(4)),
         day(1 + rng.below(5) as u32),
         policies,
