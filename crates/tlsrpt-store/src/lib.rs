@@ -16,8 +16,11 @@
 //! Storage units: instants are unix microseconds (UTC), days are the UTC day of
 //! `range_start`, counts are signed 64-bit (u64 above i64::MAX is rejected, never clamped).
 
+mod decode;
 mod error;
+mod migrations;
 mod model;
+mod postgres;
 mod prepare;
 mod raw;
 mod sqlite;
@@ -45,6 +48,7 @@ pub struct Store {
 #[derive(Debug)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
@@ -54,10 +58,12 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let backend = if let Some(path) = sqlite_path(url) {
             Backend::Sqlite(sqlite::SqliteStore::open(path).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::PgStore::open(url).await?)
         } else {
             return Err(StoreError::UnsupportedUrl {
-                url: url.to_owned(),
-                reason: "only SQLite (a path or sqlite://path) is supported by this build".into(),
+                url: postgres::redact(url),
+                reason: "expected a SQLite path (or sqlite://path) or a postgres:// URL".into(),
             });
         };
         Ok(Store { backend })
@@ -114,6 +120,7 @@ impl Store {
     ) -> Result<Vec<SubmissionOutcome>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.insert_prepared(submissions).await,
+            Backend::Postgres(s) => s.insert_prepared(submissions).await,
         }
     }
 
@@ -131,6 +138,7 @@ impl Store {
     ) -> Result<Vec<ReportOutcome>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.replace_reports(submission_id, reports).await,
+            Backend::Postgres(s) => s.replace_reports(submission_id, reports).await,
         }
     }
 
@@ -143,6 +151,7 @@ impl Store {
     ) -> Result<Vec<StoredSubmission>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.submissions(after, limit).await,
+            Backend::Postgres(s) => s.submissions(after, limit).await,
         }
     }
 
@@ -152,12 +161,14 @@ impl Store {
     ) -> Result<Option<StoredReport>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.report_by_dedup_key(dedup_key).await,
+            Backend::Postgres(s) => s.report_by_dedup_key(dedup_key).await,
         }
     }
 
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.counts().await,
+            Backend::Postgres(s) => s.counts().await,
         }
     }
 
@@ -169,6 +180,7 @@ impl Store {
     ) -> Result<Vec<DailyPolicyRollup>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.daily_policy_rollups(filter).await,
+            Backend::Postgres(s) => s.daily_policy_rollups(filter).await,
         }
     }
 
@@ -180,6 +192,7 @@ impl Store {
     ) -> Result<Vec<DailyFailureRollup>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.daily_failure_rollups(filter).await,
+            Backend::Postgres(s) => s.daily_failure_rollups(filter).await,
         }
     }
 
@@ -187,6 +200,7 @@ impl Store {
     pub async fn rebuild_rollups(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.rebuild_rollups().await,
+            Backend::Postgres(s) => s.rebuild_rollups().await,
         }
     }
 
@@ -195,6 +209,7 @@ impl Store {
     pub async fn check_integrity(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.check_integrity().await,
+            Backend::Postgres(s) => s.check_integrity().await,
         }
     }
 
@@ -202,6 +217,7 @@ impl Store {
     pub async fn close(self) -> Result<(), StoreError> {
         match self.backend {
             Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
         }
     }
 }
