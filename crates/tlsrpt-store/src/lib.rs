@@ -25,11 +25,11 @@ mod prepare;
 mod raw;
 mod sqlite;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 pub use error::StoreError;
 pub use model::{
-    DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, ReportId,
+    DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, Pruned, ReportId,
     ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId,
     SubmissionOutcome,
 };
@@ -213,6 +213,21 @@ impl Store {
         }
     }
 
+    /// Retention: removes the reports whose `range_day` is before `before` (their policies,
+    /// failure details, diagnostics and rollup rows with them), then the raw submissions
+    /// received before `before` that no report refers to any more. Rollups keep equalling a
+    /// recomputation throughout.
+    ///
+    /// SQLite deletes exactly those days, one day per transaction. PostgreSQL drops whole
+    /// monthly partitions, so it removes a month only once all of it is before `before`
+    /// (keeping up to a month more, never less).
+    pub async fn prune(&self, before: NaiveDate) -> Result<Pruned, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.prune(before).await,
+            Backend::Postgres(s) => s.prune(before).await,
+        }
+    }
+
     /// Flushes and closes: afterwards the database is one self-contained file.
     pub async fn close(self) -> Result<(), StoreError> {
         match self.backend {
@@ -220,6 +235,11 @@ impl Store {
             Backend::Postgres(s) => s.close().await,
         }
     }
+}
+
+/// `url` with any password replaced by `***`, for logs and messages.
+pub fn redacted_url(url: &str) -> String {
+    postgres::redact(url)
 }
 
 /// The file path in a SQLite URL, or a plain path; `None` for other schemes.

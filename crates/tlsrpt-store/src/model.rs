@@ -187,3 +187,12 @@ pub struct DailyFailureRollup {
     /// Failure-detail rows contributing to this row.
     pub details: u64,
 }
+
+/// What [`Store::prune`](crate::Store::prune) removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// Reports, with their policies, failure details and diagnostics.
+    pub reports: u64,
+    /// Raw submissions left without any report.
+    pub submissions: u64,
+}

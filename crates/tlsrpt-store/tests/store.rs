@@ -231,6 +231,7 @@ on_both_backends!(
     rollup_overflow_rolls_back_the_whole_transaction,
     reopen_keeps_data_and_migrations_are_idempotent,
     concurrent_stores_store_each_report_once,
+    prune_removes_old_reports_and_keeps_rollups_exact,
 );
 
 async fn insert_ok(store: &Store, sub: NewSubmission) -> tlsrpt_store::SubmissionOutcome {
@@ -1040,6 +1041,136 @@ async fn unwritable_location_is_unavailable() {
     let path = dir.path().join("missing-dir").join("store.db");
     let err = Store::open(path.to_str().unwrap()).await.unwrap_err();
     assert!(err.is_temporary(), "{err:?}");
+}
+
+// ---------------------------------------------------------------- retention
+
+/// SQLite prunes exactly the days before the cutoff; PostgreSQL whole months only.
+async fn prune_removes_old_reports_and_keeps_rollups_exact(backend: Backend) {
+    let (_fx, store) = open(backend).await;
+    let at = |m: u32, d: u32| Utc.with_ymd_and_hms(2024, m, d, 0, 0, 0).unwrap();
+    let mut old = submission(vec![
+        report(
+            "o",
+            "march",
+            at(3, 10),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                1,
+                1,
+                vec![detail(ResultType::CertificateExpired, 1)],
+            )],
+        ),
+        report(
+            "o",
+            "april",
+            at(4, 20),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                2,
+                0,
+                Vec::new(),
+            )],
+        ),
+    ]);
+    old.received_at = at(4, 21);
+    insert_ok(&store, old).await;
+    // One submission with an old and a recent report: its raw bytes must stay.
+    let mut mixed = submission(vec![
+        report(
+            "o",
+            "april-late",
+            at(4, 30),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                4,
+                0,
+                Vec::new(),
+            )],
+        ),
+        report(
+            "o",
+            "may-1",
+            at(5, 1),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                8,
+                0,
+                Vec::new(),
+            )],
+        ),
+    ]);
+    mixed.received_at = at(5, 2);
+    insert_ok(&store, mixed).await;
+    let mut recent = submission(vec![report(
+        "o",
+        "may-20",
+        at(5, 20),
+        vec![policy(
+            PolicyType::Sts,
+            Some("example.com"),
+            16,
+            0,
+            Vec::new(),
+        )],
+    )]);
+    recent.received_at = at(5, 21);
+    insert_ok(&store, recent).await;
+
+    let pruned = store.prune(at(5, 1).date_naive()).await.unwrap();
+    assert_eq!(
+        pruned,
+        tlsrpt_store::Pruned {
+            reports: 3,
+            submissions: 1
+        }
+    );
+    store.check_integrity().await.unwrap();
+    let counts = store.counts().await.unwrap();
+    assert_eq!(
+        (counts.reports, counts.submissions, counts.failure_details),
+        (2, 2, 0)
+    );
+    let days: Vec<_> = store
+        .daily_policy_rollups(&all())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.day, r.successful))
+        .collect();
+    assert_eq!(
+        days,
+        vec![(at(5, 1).date_naive(), 8), (at(5, 20).date_naive(), 16)]
+    );
+
+    // Mid-month: SQLite removes May 1; PostgreSQL keeps May until all of it is old.
+    let pruned = store.prune(at(5, 15).date_naive()).await.unwrap();
+    let expected = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 0,
+    };
+    assert_eq!(pruned.reports, expected);
+    assert_eq!(store.counts().await.unwrap().reports, 2 - expected);
+    store.check_integrity().await.unwrap();
+    // A late report for a pruned month is stored again (its partition is recreated).
+    let late = report(
+        "o",
+        "late",
+        at(4, 25),
+        vec![policy(
+            PolicyType::Sts,
+            Some("example.com"),
+            1,
+            0,
+            Vec::new(),
+        )],
+    );
+    stored_id(&insert_ok(&store, submission(vec![late])).await.reports[0]);
+    store.check_integrity().await.unwrap();
 }
 
 // ---------------------------------------------------------------- several writers

@@ -12,6 +12,7 @@
 mod insert;
 mod migrate;
 mod read;
+mod retention;
 mod rollup;
 
 use std::str::FromStr;

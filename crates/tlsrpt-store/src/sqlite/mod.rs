@@ -10,6 +10,7 @@ mod bulk;
 mod insert;
 mod migrate;
 mod read;
+mod retention;
 mod rollup;
 
 use std::time::Duration;
