@@ -16,6 +16,7 @@
 //! Storage units: instants are unix microseconds (UTC), days are the UTC day of
 //! `range_start`, counts are signed 64-bit (u64 above i64::MAX is rejected, never clamped).
 
+mod copy;
 mod decode;
 mod error;
 mod migrations;
@@ -27,6 +28,7 @@ mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use copy::CopyProgress;
 pub use error::StoreError;
 pub use model::{
     DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, Pruned, ReportId,

@@ -1173,6 +1173,73 @@ async fn prune_removes_old_reports_and_keeps_rollups_exact(backend: Backend) {
     store.check_integrity().await.unwrap();
 }
 
+// ---------------------------------------------------------------- SQLite → PostgreSQL
+
+/// Every row arrives, ids included; the copy behaves like the original (duplicates are
+/// recognised, new ids do not collide, reprocessing finds the raw bytes).
+#[tokio::test]
+async fn copy_into_postgres_keeps_every_row() {
+    let (_lite_fx, lite) = open(Backend::Sqlite).await;
+    let mut rng = Rng(7);
+    let mut keys = Vec::new();
+    for _ in 0..40 {
+        let mut reports: Vec<NewReport> = (0..1 + rng.below(3))
+            .map(|_| random_report(&mut rng))
+            .collect();
+        reports[0].parsed.diagnostics.push(Diagnostic {
+            code: DiagnosticCode::UnknownKey,
+            path: "policies[0].x".into(),
+            message: "kept".into(),
+        });
+        reports[0].message = Some(MessageMeta {
+            tls_report_domain: Some("example.com".into()),
+            ..MessageMeta::default()
+        });
+        keys.extend(reports.iter().map(key));
+        insert_ok(&lite, submission(reports)).await;
+    }
+    // A replaced submission leaves an id gap the copy must not reuse.
+    let first = lite.submissions(None, 1).await.unwrap()[0].id;
+    lite.replace_reports(first, Vec::new()).await.unwrap();
+    let (_pg_fx, pg) = open(Backend::Postgres).await;
+    let mut seen = Vec::new();
+    let counts = lite
+        .copy_into(&pg, |p| seen.push((p.table, p.copied, p.total)))
+        .await
+        .unwrap();
+    assert!(
+        seen.iter()
+            .any(|&(t, c, n)| t == "failure_details" && c == n && n > 0)
+    );
+    let lite_counts = lite.counts().await.unwrap();
+    assert_eq!(pg.counts().await.unwrap(), lite_counts);
+    assert_eq!(counts[1], ("reports", lite_counts.reports));
+    for k in &keys {
+        assert_eq!(
+            pg.report_by_dedup_key(k).await.unwrap(),
+            lite.report_by_dedup_key(k).await.unwrap()
+        );
+    }
+    assert_eq!(
+        pg.daily_failure_rollups(&all()).await.unwrap(),
+        lite.daily_failure_rollups(&all()).await.unwrap()
+    );
+    assert_eq!(
+        pg.submissions(None, 1000).await.unwrap(),
+        lite.submissions(None, 1000).await.unwrap()
+    );
+    pg.check_integrity().await.unwrap();
+    let next = insert_ok(&pg, submission(vec![simple("o", "after-copy", 9, 1, 0)])).await;
+    let lite_next = insert_ok(&lite, submission(vec![simple("o", "after-copy", 9, 1, 0)])).await;
+    assert_eq!(next, lite_next, "ids continue where the source's would");
+    match lite.copy_into(&pg, |_| ()).await {
+        Err(StoreError::InvalidValue { reason, .. }) => {
+            assert!(reason.contains("not empty"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------- several writers
 
 /// Two store handles on one database (two receivers) insert overlapping batches at the same

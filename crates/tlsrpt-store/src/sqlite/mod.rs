@@ -7,6 +7,7 @@
 //! (WAL).
 
 mod bulk;
+mod export;
 mod insert;
 mod migrate;
 mod read;
