@@ -12,6 +12,7 @@ mod control;
 mod domains;
 mod intake;
 mod rate;
+mod retention;
 mod tls;
 
 use std::sync::Arc;
@@ -41,7 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = Arc::new(
         Store::open(&config.database)
             .await
-            .with_context(|| format!("opening database {}", config.database))?,
+            .with_context(|| format!("opening database {}", config.redacted_database()))?,
     );
     let intake = Arc::new(Intake::for_config(Arc::clone(&store), &config));
     let (controller, control) = control::channel();
@@ -50,7 +51,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
     receivers.spawn(async move { ("http", http.run().await) });
     drop(intake);
-    tracing::info!(database = %config.database, "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");
+    let retention = config
+        .retention_days
+        .map(|days| retention::spawn(Arc::clone(&store), days));
+    tracing::info!(database = %config.redacted_database(), "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");
 
     let early_end = loop {
         tokio::select! {
@@ -74,6 +78,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     if let Err(error) = drain(&mut receivers).await {
         result = result.and(Err(error));
+    }
+    if let Some(retention) = retention {
+        retention.abort();
+        let _ = retention.await;
     }
     let store = Arc::try_unwrap(store)
         .map_err(|_| anyhow!("submissions still running after shutdown; database not closed"))?;

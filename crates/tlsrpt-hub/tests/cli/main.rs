@@ -3,6 +3,7 @@
 mod crash;
 mod import;
 mod ingest_mail;
+mod postgres;
 mod record;
 mod reprocess;
 mod serve_http;
