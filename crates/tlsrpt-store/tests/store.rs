@@ -1403,6 +1403,34 @@ async fn both_migration_sets_define_the_same_tables_and_columns() {
     }
 }
 
+/// Citus distributes a table by one column and needs it in every unique key; the rollups
+/// are to be distributed by policy domain (docs/postgresql.md).
+#[tokio::test]
+async fn rollup_keys_allow_sharding_by_policy_domain() {
+    use sqlx::Connection;
+    let fx = Fixture::new(Backend::Postgres);
+    Store::open(&fx.url).await.unwrap().close().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&fx.url).await.unwrap();
+    let keys: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT t.relname::text, i.relname::text, \
+         EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid \
+                 AND a.attname = 'policy_domain' AND a.attnum = ANY(x.indkey)) \
+         FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid \
+         JOIN pg_class i ON i.oid = x.indexrelid \
+         WHERE x.indisunique AND t.relname IN ('daily_policy_rollups', 'daily_failure_rollups')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for (table, index, has_domain) in keys {
+        assert!(
+            has_domain,
+            "{table}: unique key {index} lacks policy_domain"
+        );
+    }
+}
+
 /// PostgreSQL going away mid-service: writes fail as temporary (receivers answer "try again"),
 /// and once it is back the same store handle works again, without reopening.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
