@@ -3,6 +3,7 @@
 //! Each receiver only translates an [`Outcome`] into its own answer (HTTP status, SMTP reply).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tlsrpt_core::extract::{ExtractErrorKind, Limits};
 use tlsrpt_core::report::ParseErrorKind;
@@ -11,6 +12,7 @@ use tlsrpt_store::{ReportId, ReportOutcome, Store, StoreError};
 use super::domains::Domains;
 use crate::config::Config;
 use crate::ingest::Submission;
+use crate::metrics::{Metrics, SubmissionOutcome};
 use crate::pipeline::{self, Rejection};
 
 #[derive(Debug)]
@@ -18,6 +20,7 @@ pub struct Intake {
     store: Arc<Store>,
     limits: Limits,
     domains: Domains,
+    metrics: Arc<Metrics>,
 }
 
 /// What became of one submission.
@@ -59,6 +62,18 @@ pub struct Refusal {
     pub reason: String,
 }
 
+impl RefusalKind {
+    /// The `reason` label of the rejection metric.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            RefusalKind::TooLarge => "too_large",
+            RefusalKind::NotAReport => "not_a_report",
+            RefusalKind::Unreadable => "unreadable",
+            RefusalKind::DomainNotServed => "domain_not_served",
+        }
+    }
+}
+
 impl Refusal {
     pub fn new(kind: RefusalKind, reason: impl Into<String>) -> Self {
         Refusal {
@@ -74,6 +89,7 @@ impl Intake {
             store,
             limits,
             domains,
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
@@ -94,8 +110,29 @@ impl Intake {
         &self.domains
     }
 
+    /// Every receiver's counters (the one path every submission takes is the place to count).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Reads and stores `submission`; `bound` is the one domain it must be about (token URL).
     pub async fn take(&self, submission: Submission, bound: Option<&str>) -> Outcome {
+        let started = Instant::now();
+        let (origin, bytes) = (submission.origin, submission.raw.len());
+        let outcome = self.take_uncounted(submission, bound).await;
+        let counted = match &outcome {
+            Outcome::Stored { .. } => SubmissionOutcome::Stored,
+            Outcome::Duplicate { .. } => SubmissionOutcome::Duplicate,
+            Outcome::Refused(refusal) => SubmissionOutcome::Refused(refusal.kind.as_label()),
+            Outcome::Unavailable(_) => SubmissionOutcome::Unavailable,
+            Outcome::Failed(_) => SubmissionOutcome::Failed,
+        };
+        self.metrics
+            .submission(origin, counted, bytes, started.elapsed());
+        outcome
+    }
+
+    async fn take_uncounted(&self, submission: Submission, bound: Option<&str>) -> Outcome {
         let limits = self.limits;
         let prepared =
             match tokio::task::spawn_blocking(move || pipeline::prepare(submission, &limits)).await

@@ -50,10 +50,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut receivers = JoinSet::new();
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
     receivers.spawn(async move { ("http", http.run().await) });
+    let gauges = Arc::clone(intake.metrics()).refresh_from(
+        Arc::clone(&store),
+        config.domains.iter().map(|d| d.name.clone()).collect(),
+    );
     drop(intake);
     let retention = config
         .retention_days
         .map(|days| retention::spawn(Arc::clone(&store), days));
+
     tracing::info!(database = %config.redacted_database(), "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");
 
     let early_end = loop {
@@ -79,9 +84,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Err(error) = drain(&mut receivers).await {
         result = result.and(Err(error));
     }
-    if let Some(retention) = retention {
-        retention.abort();
-        let _ = retention.await;
+    // Background readers of the store hold it too; stop them before closing it.
+    for task in retention.into_iter().chain([gauges]) {
+        task.abort();
+        let _ = task.await;
     }
     let store = Arc::try_unwrap(store)
         .map_err(|_| anyhow!("submissions still running after shutdown; database not closed"))?;

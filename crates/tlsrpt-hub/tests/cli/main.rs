@@ -3,6 +3,7 @@
 mod crash;
 mod import;
 mod ingest_mail;
+mod metrics;
 mod postgres;
 mod record;
 mod reprocess;

@@ -18,14 +18,14 @@ use crate::{corpus, hub, run, stderr, stdout};
 mod pg;
 
 /// A running `serve` on `database`, killed if the test fails first.
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Receiver {
-    fn start(database: &str) -> Receiver {
+    pub(crate) fn start(database: &str) -> Receiver {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .unwrap()
@@ -62,12 +62,12 @@ impl Receiver {
         receiver
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
     /// SIGTERM and a clean exit.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let status = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
