@@ -350,4 +350,71 @@ mod tests {
             "OpenMetrics text ends with # EOF"
         );
     }
+
+    /// The Grafana dashboard (deploy/grafana) may only query metrics this module exports.
+    #[test]
+    fn the_dashboard_queries_only_exported_metrics() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../../deploy/grafana/tlsrpt-hub.json"))
+                .expect("dashboard JSON");
+        let metrics = Metrics::new();
+        metrics.submission(
+            Origin::Http,
+            SubmissionOutcome::Refused("too_large"),
+            1,
+            Duration::ZERO,
+        );
+        let domain = "example.com".to_owned();
+        metrics
+            .sessions
+            .get_or_create(&SessionLabels {
+                policy_domain: domain.clone(),
+                result: "failed",
+            })
+            .set(1);
+        metrics
+            .failed_sessions
+            .get_or_create(&FailureLabels {
+                policy_domain: domain.clone(),
+                result_type: "starttls-not-supported".into(),
+            })
+            .set(1);
+        metrics
+            .last_report_age
+            .get_or_create(&DomainLabel {
+                policy_domain: domain,
+            })
+            .set(1.0);
+        let families: Vec<String> = metrics
+            .render()
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .map(str::to_owned)
+            .collect();
+        let mut queried = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for (at, _) in expr.match_indices("tlsrpt_") {
+                    let name: String = expr[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let known = families.iter().any(|family| {
+                        name.strip_prefix(family.as_str()).is_some_and(|suffix| {
+                            matches!(suffix, "" | "_total" | "_bucket" | "_count" | "_sum")
+                        })
+                    });
+                    assert!(
+                        known,
+                        "panel {}: {name} is not exported ({families:?})",
+                        panel["title"]
+                    );
+                    queried += 1;
+                }
+            }
+        }
+        assert!(queried >= 10, "the dashboard queries the metrics");
+    }
 }
