@@ -1431,6 +1431,122 @@ async fn rollup_keys_allow_sharding_by_policy_domain() {
     }
 }
 
+/// TLS to the database: `sslmode=verify-full` with the test CA connects (and the session is
+/// encrypted, as PostgreSQL itself reports); with another CA the connection is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_postgres_verifies_the_server_certificate() {
+    use sqlx::Connection;
+    let certs = TempDir::new().unwrap();
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(certs.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    for ca in ["ca", "other-ca"] {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=tlsrpt test {ca}"),
+        ]);
+    }
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        certs.path().join("san.ext"),
+        "subjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    let source = certs.path().to_owned();
+    let cluster = tokio::task::spawn_blocking(move || {
+        pg::Cluster::start_with(|dir| {
+            for file in ["server.pem", "server.key"] {
+                std::fs::copy(source.join(file), dir.join(file)).unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                dir.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+            vec![
+                "-c".into(),
+                "ssl=on".into(),
+                "-c".into(),
+                format!("ssl_cert_file={}", dir.join("server.pem").display()),
+                "-c".into(),
+                format!("ssl_key_file={}", dir.join("server.key").display()),
+            ]
+        })
+    })
+    .await
+    .unwrap();
+    let url = cluster.fresh_database();
+    let ca = certs.path().join("ca.pem");
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display());
+    let store = Store::open(&verified).await.unwrap();
+    insert_ok(&store, submission(vec![simple("o", "over-tls", 1, 1, 0)])).await;
+    store.close().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&verified).await.unwrap();
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(encrypted, "the session is TLS");
+    conn.close().await.unwrap();
+
+    let other = certs.path().join("other-ca.pem");
+    let wrong = format!("{url}?sslmode=verify-full&sslrootcert={}", other.display());
+    assert!(
+        Store::open(&wrong).await.is_err(),
+        "a server the CA did not sign is refused"
+    );
+}
+
 /// PostgreSQL going away mid-service: writes fail as temporary (receivers answer "try again"),
 /// and once it is back the same store handle works again, without reopening.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

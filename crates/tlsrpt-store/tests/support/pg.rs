@@ -57,6 +57,12 @@ impl Cluster {
 
     /// A cluster of one's own (to stop and start it).
     pub fn start() -> Cluster {
+        Cluster::start_with(|_| Vec::new())
+    }
+
+    /// A cluster of one's own; `configure` may write files into the cluster directory (it
+    /// gets the path) and returns more server arguments (`-c name=value`, ...).
+    pub fn start_with(configure: impl FnOnce(&Path) -> Vec<String>) -> Cluster {
         let bin = server_bin();
         let template = template(&bin);
         let dir = tempfile::Builder::new()
@@ -65,6 +71,7 @@ impl Cluster {
             .unwrap()
             .keep();
         copy_dir(&template, &dir.join("data"));
+        let extra = configure(&dir);
         chown_for_server(&dir);
         let port = free_port();
         let mut server = as_server_user(&bin.join("postgres"));
@@ -80,6 +87,7 @@ impl Cluster {
             "-c",
             "max_connections=200",
         ]);
+        server.args(extra);
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(WATCHDOG)
