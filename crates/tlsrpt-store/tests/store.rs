@@ -1047,7 +1047,7 @@ async fn unwritable_location_is_unavailable() {
 
 /// SQLite prunes exactly the days before the cutoff; PostgreSQL whole months only.
 async fn prune_removes_old_reports_and_keeps_rollups_exact(backend: Backend) {
-    let (_fx, store) = open(backend).await;
+    let (fx, store) = open(backend).await;
     let at = |m: u32, d: u32| Utc.with_ymd_and_hms(2024, m, d, 0, 0, 0).unwrap();
     let mut old = submission(vec![
         report(
@@ -1121,19 +1121,36 @@ async fn prune_removes_old_reports_and_keeps_rollups_exact(backend: Backend) {
     recent.received_at = at(5, 21);
     insert_ok(&store, recent).await;
 
+    // Another receiver has written to April (and so knows its partitions exist).
+    let other = Store::open(&fx.url).await.unwrap();
+    let april = report(
+        "o",
+        "april-2",
+        at(4, 2),
+        vec![policy(
+            PolicyType::Sts,
+            Some("example.com"),
+            1,
+            0,
+            Vec::new(),
+        )],
+    );
+    insert_ok(&other, submission(vec![april])).await;
+
     let pruned = store.prune(at(5, 1).date_naive()).await.unwrap();
     assert_eq!(
         pruned,
         tlsrpt_store::Pruned {
-            reports: 3,
+            reports: 4,
             submissions: 1
         }
     );
     store.check_integrity().await.unwrap();
     let counts = store.counts().await.unwrap();
+    // The other receiver's submission was received on May 20: its raw bytes stay.
     assert_eq!(
         (counts.reports, counts.submissions, counts.failure_details),
-        (2, 2, 0)
+        (2, 3, 0)
     );
     let days: Vec<_> = store
         .daily_policy_rollups(&all())

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::postgres::PgConnection;
 
-use super::{PgStore, db_error, rollup};
+use super::{PgStore, db_error, is_missing_partition, rollup};
 use crate::prepare::{PreparedReport, PreparedSubmission, prepare_reports, to_us};
 use crate::{NewReport, ReportId, ReportOutcome, StoreError, SubmissionId, SubmissionOutcome};
 
@@ -32,10 +32,8 @@ impl PgStore {
                 })
                 .collect());
         }
-        self.ensure_partitions(submissions.iter().flat_map(|s| &s.reports))
-            .await?;
         let submissions = &submissions;
-        self.retrying(|| async move {
+        self.with_partitions(submissions.iter().flat_map(|s| &s.reports), || async move {
             let mut tx = self.pool.begin().await.map_err(db_error)?;
             let outcomes = ingest(&mut tx, submissions).await?;
             tx.commit().await.map_err(db_error)?;
@@ -50,9 +48,8 @@ impl PgStore {
         reports: Vec<NewReport>,
     ) -> Result<Vec<ReportOutcome>, StoreError> {
         let prepared = prepare_reports(reports)?;
-        self.ensure_partitions(prepared.iter()).await?;
         let prepared = &prepared;
-        self.retrying(|| async move {
+        self.with_partitions(prepared.iter(), || async move {
             let mut tx = self.pool.begin().await.map_err(db_error)?;
             let outcomes = replace(&mut tx, submission_id.0, prepared).await?;
             tx.commit().await.map_err(db_error)?;
@@ -61,23 +58,53 @@ impl PgStore {
         .await
     }
 
+    /// Runs a write of `reports` (retrying conflicts) once their months' partitions exist.
+    async fn with_partitions<'a, T, F>(
+        &self,
+        reports: impl Iterator<Item = &'a PreparedReport> + Clone,
+        write: impl Fn() -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        self.ensure_partitions(reports.clone(), false).await?;
+        match self.retrying(&write).await {
+            Err(error) if is_missing_partition(&error) => {
+                self.ensure_partitions(reports, true).await?;
+                self.retrying(&write).await
+            }
+            other => other,
+        }
+    }
+
     /// Creates the monthly partitions these reports go to, in a transaction of its own (see
-    /// `tlsrpt_ensure_partitions` in the migration).
-    pub(super) async fn ensure_partitions<'a>(
+    /// `tlsrpt_ensure_partitions` in the migration), unless this process knows they exist
+    /// (`recheck` forgets what it knows).
+    async fn ensure_partitions<'a>(
         &self,
         reports: impl Iterator<Item = &'a PreparedReport>,
+        recheck: bool,
     ) -> Result<(), StoreError> {
         let mut days: Vec<&str> = reports.map(|r| r.range_day.as_str()).collect();
         days.sort_unstable();
         days.dedup();
+        {
+            let mut known = self.months.lock().expect("months lock");
+            if recheck {
+                known.clear();
+            }
+            days.retain(|day| !known.contains(&day[..7]));
+        }
         if days.is_empty() {
             return Ok(());
         }
         sqlx::query("SELECT tlsrpt_ensure_partitions($1::date[])")
-            .bind(days)
+            .bind(&days)
             .execute(&self.pool)
             .await
             .map_err(db_error)?;
+        let mut known = self.months.lock().expect("months lock");
+        known.extend(days.iter().map(|day| day[..7].to_owned()));
         Ok(())
     }
 }

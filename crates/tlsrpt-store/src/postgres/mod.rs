@@ -39,6 +39,10 @@ const MAX_CONNECTIONS_PARAM: &str = "pool_max_connections";
 #[derive(Debug)]
 pub(crate) struct PgStore {
     pool: PgPool,
+    /// Months ('YYYY-MM') whose partitions this process knows exist, so a write needs no
+    /// extra round trip to check. Another process's `prune` may drop one meanwhile; a write
+    /// that then finds no partition forgets them all and ensures again (see `insert`).
+    months: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl PgStore {
@@ -61,7 +65,10 @@ impl PgStore {
             .await
             .map_err(db_error)?;
         migrate::run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            months: Default::default(),
+        })
     }
 
     pub async fn close(self) -> Result<(), StoreError> {
@@ -140,6 +147,7 @@ mod sqlstate {
     pub const DEADLOCK_DETECTED: &str = "40P01";
     pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
     pub const READ_ONLY_SQL_TRANSACTION: &str = "25006";
+    pub const CHECK_VIOLATION: &str = "23514";
     pub const DATA_CORRUPTED: &str = "XX001";
     pub const INDEX_CORRUPTED: &str = "XX002";
     /// Classes: connection exception, insufficient resources (disk full, too many
@@ -147,50 +155,58 @@ mod sqlstate {
     pub const TEMPORARY_CLASSES: [&str; 4] = ["08", "53", "57", "58"];
 }
 
-fn sqlstate(error: &StoreError) -> Option<String> {
-    let StoreError::Unavailable(source) = error else {
+/// The SQLSTATE of a database error the store passed on, and its message.
+fn sqlstate(error: &StoreError) -> Option<(String, String)> {
+    let (StoreError::Unavailable(source) | StoreError::Internal(source)) = error else {
         return None;
     };
-    match source.downcast_ref::<sqlx::Error>()? {
-        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
-        _ => None,
-    }
+    let db = source.downcast_ref::<sqlx::Error>()?.as_database_error()?;
+    Some((db.code()?.into_owned(), db.message().to_owned()))
 }
 
 fn is_conflict(error: &StoreError) -> bool {
     matches!(
-        sqlstate(error).as_deref(),
-        Some(sqlstate::SERIALIZATION_FAILURE | sqlstate::DEADLOCK_DETECTED)
+        sqlstate(error),
+        Some((code, _)) if code == sqlstate::SERIALIZATION_FAILURE || code == sqlstate::DEADLOCK_DETECTED
+    )
+}
+
+/// A row for a month whose partitions were dropped (by a `prune` elsewhere) since this
+/// process last ensured them.
+fn is_missing_partition(error: &StoreError) -> bool {
+    matches!(
+        sqlstate(error),
+        Some((code, message)) if code == sqlstate::CHECK_VIOLATION && message.starts_with("no partition")
     )
 }
 
 /// Classifies a sqlx error for callers (see [`StoreError`]). Losing the connection (the
 /// server restarts, the network drops) is temporary: receivers answer "try again" and the
-/// pool reconnects by itself.
+/// pool reconnects by itself. The sqlx error itself is kept as the source.
 pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
-    match error {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            match code.as_str() {
-                sqlstate::SERIALIZATION_FAILURE
-                | sqlstate::DEADLOCK_DETECTED
-                | sqlstate::READ_ONLY_SQL_TRANSACTION => StoreError::Unavailable(db.into()),
-                // Only rollup sums can leave BIGINT: every stored count was checked before.
-                sqlstate::NUMERIC_VALUE_OUT_OF_RANGE => {
-                    StoreError::invalid("daily rollup", db.message().to_owned())
-                }
-                sqlstate::DATA_CORRUPTED | sqlstate::INDEX_CORRUPTED => {
-                    StoreError::corrupt(db.message().to_owned())
-                }
-                c if sqlstate::TEMPORARY_CLASSES
-                    .iter()
-                    .any(|class| c.starts_with(class)) =>
-                {
-                    StoreError::Unavailable(db.into())
-                }
-                _ => StoreError::Internal(db.into()),
+    if let Some(db) = error.as_database_error() {
+        let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        return match code.as_str() {
+            sqlstate::SERIALIZATION_FAILURE
+            | sqlstate::DEADLOCK_DETECTED
+            | sqlstate::READ_ONLY_SQL_TRANSACTION => StoreError::Unavailable(error.into()),
+            // Only rollup sums can leave BIGINT: every stored count was checked before.
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE => {
+                StoreError::invalid("daily rollup", db.message().to_owned())
             }
-        }
+            sqlstate::DATA_CORRUPTED | sqlstate::INDEX_CORRUPTED => {
+                StoreError::corrupt(db.message().to_owned())
+            }
+            c if sqlstate::TEMPORARY_CLASSES
+                .iter()
+                .any(|class| c.starts_with(class)) =>
+            {
+                StoreError::Unavailable(error.into())
+            }
+            _ => StoreError::Internal(error.into()),
+        };
+    }
+    match error {
         e @ (sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)

@@ -86,6 +86,7 @@ impl PgStore {
             .map_err(db_error)?
             .rows_affected();
             tx.commit().await.map_err(db_error)?;
+            self.months.lock().expect("months lock").clear();
             Ok(pruned)
         })
         .await
