@@ -131,14 +131,22 @@ async fn ingest(
         .map(|&(sub, _)| sub)
         .collect();
     owners.dedup();
-    let ids = allocate(conn, "submissions_id_seq", owners.len()).await?;
-    let submission_ids: HashMap<usize, i64> = owners.iter().copied().zip(ids).collect();
-    insert_submissions(conn, &submission_ids, submissions).await?;
-
-    let fresh: Vec<NewRow> = batch
+    let candidates: Vec<(usize, &PreparedReport)> = batch
         .candidates
         .iter()
         .filter(|(_, r)| !stored.contains_key(&r.dedup_key))
+        .copied()
+        .collect();
+    let ids = Ids::allocate(conn, owners.len(), candidates.iter().map(|c| c.1)).await?;
+    let submission_ids: HashMap<usize, i64> = owners
+        .iter()
+        .copied()
+        .zip(ids.submissions.iter().copied())
+        .collect();
+    insert_submissions(conn, &submission_ids, submissions).await?;
+
+    let fresh: Vec<NewRow> = candidates
+        .iter()
         .map(|&(sub, report)| NewRow {
             submission_id: submission_ids[&sub],
             report,
@@ -146,7 +154,7 @@ async fn ingest(
             last_duplicate_at_us: None,
         })
         .collect();
-    let won = write_reports(conn, &fresh, &mut stored).await?;
+    let won = write_reports(conn, &fresh, &ids, &mut stored).await?;
 
     let mut counted: HashMap<i64, (i64, i64)> = HashMap::new();
     let mut outcomes = Vec::with_capacity(submissions.len());
@@ -255,7 +263,8 @@ async fn replace(
             }
         })
         .collect();
-    let won = write_reports(conn, &fresh, &mut stored).await?;
+    let ids = Ids::allocate(conn, 0, fresh.iter().map(|row| row.report)).await?;
+    let won = write_reports(conn, &fresh, &ids, &mut stored).await?;
     rollup::delete_emptied(conn).await?;
     Ok(batch
         .slots
@@ -323,21 +332,47 @@ async fn lookup<'a>(
         .map_err(db_error)
 }
 
-/// `n` fresh ids from a sequence.
-async fn allocate(
-    conn: &mut PgConnection,
-    sequence: &str,
-    n: usize,
-) -> Result<Vec<i64>, StoreError> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    sqlx::query_scalar("SELECT nextval($1::regclass) FROM generate_series(1, $2)")
-        .bind(sequence)
-        .bind(n as i64)
-        .fetch_all(&mut *conn)
+/// Fresh ids for one transaction's new rows, from one round trip.
+struct Ids {
+    submissions: Vec<i64>,
+    /// One per report to insert (a report that loses its race leaves its id unused).
+    reports: Vec<i64>,
+    /// Enough for every policy of those reports.
+    policies: Vec<i64>,
+}
+
+impl Ids {
+    async fn allocate<'a>(
+        conn: &mut PgConnection,
+        submissions: usize,
+        reports: impl Iterator<Item = &'a PreparedReport>,
+    ) -> Result<Ids, StoreError> {
+        let (reports, policies) =
+            reports.fold((0, 0), |(r, p), report| (r + 1, p + report.policies.len()));
+        if reports == 0 {
+            return Ok(Ids {
+                submissions: Vec::new(),
+                reports: Vec::new(),
+                policies: Vec::new(),
+            });
+        }
+        let row = sqlx::query(
+            "SELECT ARRAY(SELECT nextval('submissions_id_seq') FROM generate_series(1, $1)), \
+             ARRAY(SELECT nextval('reports_id_seq') FROM generate_series(1, $2)), \
+             ARRAY(SELECT nextval('policies_id_seq') FROM generate_series(1, $3))",
+        )
+        .bind(submissions as i64)
+        .bind(reports as i64)
+        .bind(policies as i64)
+        .fetch_one(&mut *conn)
         .await
-        .map_err(db_error)
+        .map_err(db_error)?;
+        Ok(Ids {
+            submissions: row.try_get(0).map_err(db_error)?,
+            reports: row.try_get(1).map_err(db_error)?,
+            policies: row.try_get(2).map_err(db_error)?,
+        })
+    }
 }
 
 async fn insert_submissions(
@@ -396,6 +431,7 @@ struct NewRow<'a> {
 async fn write_reports<'a>(
     conn: &mut PgConnection,
     rows: &[NewRow<'a>],
+    ids: &Ids,
     stored: &mut HashMap<String, i64>,
 ) -> Result<HashMap<&'a str, i64>, StoreError> {
     if rows.is_empty() {
@@ -404,7 +440,8 @@ async fn write_reports<'a>(
     // Key order: two transactions inserting the same keys wait for each other in one order.
     let mut rows: Vec<&NewRow> = rows.iter().collect();
     rows.sort_unstable_by_key(|r| r.report.dedup_key.as_str());
-    let ids = allocate(conn, "reports_id_seq", rows.len()).await?;
+    let policy_ids = &ids.policies;
+    let ids = &ids.reports[..rows.len()];
     let stored_at_us = to_us(&crate::now());
     let message = |f: fn(&tlsrpt_core::extract::MessageMeta) -> Option<&str>| {
         rows.iter()
@@ -428,7 +465,7 @@ async fn write_reports<'a>(
          $24::bigint[], $25::bigint[], $26::text[]) \
          ON CONFLICT (dedup_key, range_day) DO NOTHING RETURNING id",
     )
-    .bind(&ids)
+    .bind(ids)
     .bind(int(|r| r.submission_id))
     .bind(text(|r| Some(r.dedup_key.as_str())))
     .bind(text(|r| r.organization_name.as_deref()))
@@ -470,7 +507,7 @@ async fn write_reports<'a>(
     let mut won = HashMap::new();
     let mut kept = Vec::new();
     let mut lost = Vec::new();
-    for (row, &id) in rows.iter().zip(&ids) {
+    for (row, &id) in rows.iter().zip(ids) {
         if inserted.contains(&id) {
             won.insert(row.report.dedup_key.as_str(), id);
             kept.push((id, row.report));
@@ -479,7 +516,7 @@ async fn write_reports<'a>(
         }
     }
     stored.extend(lookup(conn, lost.into_iter()).await?);
-    insert_children(conn, &kept).await?;
+    insert_children(conn, &kept, policy_ids).await?;
     let mut ids: Vec<i64> = won.values().copied().collect();
     ids.sort_unstable();
     rollup::add_reports(conn, &ids).await?;
@@ -490,9 +527,8 @@ async fn write_reports<'a>(
 async fn insert_children(
     conn: &mut PgConnection,
     reports: &[(i64, &PreparedReport)],
+    ids: &[i64],
 ) -> Result<(), StoreError> {
-    let count = reports.iter().map(|(_, r)| r.policies.len()).sum();
-    let ids = allocate(conn, "policies_id_seq", count).await?;
     let policies: Vec<_> = reports
         .iter()
         .flat_map(|&(report_id, r)| {
@@ -501,7 +537,7 @@ async fn insert_children(
                 .enumerate()
                 .map(move |(index, p)| (report_id, index as i64, p, r.range_day.as_str()))
         })
-        .zip(ids)
+        .zip(ids.iter().copied())
         .collect();
     if !policies.is_empty() {
         sqlx::query(
