@@ -151,7 +151,6 @@ CREATE TABLE daily_failure_rollups (
     PRIMARY KEY (day, policy_domain, organization, policy_type, result_type)
 );
 CREATE INDEX daily_failure_rollups_empty ON daily_failure_rollups (details) WHERE details = 0;
-CREATE INDEX daily_failure_rollups_domain ON daily_failure_rollups (policy_domain, day);
 
 -- Creates the monthly partitions holding the given days, unless they exist. Called in its own
 -- transaction before a write (DDL inside the write transaction would hold a lock on the parent
