@@ -19,6 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -188,6 +189,8 @@ async fn serve(
     let mut session = Session::new(Arc::clone(&shared.settings), false);
     let mut buf = vec![0u8; READ_BUFFER];
     let (mut start, mut end) = (0, 0);
+    let mut in_data = false;
+    let mut deadline = Instant::now() + shared.command_timeout;
     let shutdown = control.shutdown();
     tokio::pin!(shutdown);
     loop {
@@ -196,14 +199,21 @@ async fn serve(
         start = end - bytes.as_slice().len();
         match event {
             Event::NeedInput => {
+                // A deadline per command (and one for the whole message), not per read: a
+                // client trickling a byte at a time must not hold the connection forever.
+                let replied = !session.output().is_empty();
                 flush(&mut connection, &mut session).await?;
-                let timeout = if session.in_data() {
-                    shared.data_timeout
-                } else {
-                    shared.command_timeout
-                };
+                if replied || session.in_data() != in_data {
+                    in_data = session.in_data();
+                    let timeout = if in_data {
+                        shared.data_timeout
+                    } else {
+                        shared.command_timeout
+                    };
+                    deadline = Instant::now() + timeout;
+                }
                 let read = tokio::select! {
-                    read = tokio::time::timeout(timeout, connection.read(&mut buf)) => read,
+                    read = tokio::time::timeout_at(deadline, connection.read(&mut buf)) => read,
                     () = &mut shutdown => {
                         session.close_with(Reply::new(421, [4, 3, 2], "shutting down, try again later"));
                         continue;
@@ -267,9 +277,9 @@ async fn deliver(shared: &Shared, peer: SocketAddr, envelope: Envelope) -> Reply
     let reply = reply::for_outcome(&outcome);
     let protocol = shared.origin.as_str();
     if reply.code < 400 {
-        tracing::info!(%peer, %protocol, from = %envelope.mail_from, code = reply.code, outcome = %reply::summary(&outcome), "message taken");
+        tracing::info!(%peer, %protocol, helo = %envelope.helo, from = %envelope.mail_from, code = reply.code, outcome = %reply::summary(&outcome), "message taken");
     } else {
-        tracing::warn!(%peer, %protocol, from = %envelope.mail_from, code = reply.code, outcome = %reply::summary(&outcome), "{}", reply.text);
+        tracing::warn!(%peer, %protocol, helo = %envelope.helo, from = %envelope.mail_from, code = reply.code, outcome = %reply::summary(&outcome), "{}", reply.text);
     }
     reply
 }

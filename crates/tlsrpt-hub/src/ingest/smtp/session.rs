@@ -341,7 +341,11 @@ impl Session {
             "send the report, end with <CRLF>.<CRLF>",
         ));
         self.message.clear();
-        self.phase = Phase::Data(DataReceiver::new());
+        let mut receiver = DataReceiver::new();
+        // The CRLF that ended DATA begins the first line: primed with it, the receiver
+        // unstuffs a leading "." and ends an empty message at once (RFC 5321 §4.5.2).
+        receiver.ingest(&mut b"\r\n".iter(), &mut Vec::new());
+        self.phase = Phase::Data(receiver);
         None
     }
 
@@ -488,6 +492,26 @@ mod tests {
         s.delivered(1, &Reply::new(250, [2, 0, 0], "stored"));
         let (_, replies) = feed(&mut s, "QUIT\r\n");
         assert_eq!(replies, "250 2.0.0 stored\r\n221 2.0.0 bye\r\n");
+    }
+
+    #[test]
+    fn the_first_data_line_is_unstuffed_and_an_empty_message_ends_at_once() {
+        let mut s = session(false);
+        feed(
+            &mut s,
+            "HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<tlsrpt@example.com>\r\n",
+        );
+        let (events, _) = feed(&mut s, "DATA\r\n..x\r\n.\r\n");
+        let Event::Message(envelope) = &events[0] else {
+            panic!("{events:?}");
+        };
+        assert_eq!(envelope.raw, b".x\r\n");
+        feed(&mut s, "MAIL FROM:<>\r\nRCPT TO:<tlsrpt@example.com>\r\n");
+        let (events, _) = feed(&mut s, "DATA\r\n.\r\n");
+        let Event::Message(envelope) = &events[0] else {
+            panic!("{events:?}");
+        };
+        assert_eq!(envelope.raw, b"");
     }
 
     #[test]
