@@ -1,5 +1,6 @@
-//! The receivers' shared path (ARCHITECTURE: Submission → Outcome): prepare on a worker
-//! thread, check the policy domains, store, and say what happened in protocol-neutral terms.
+//! The receivers' shared path (ARCHITECTURE: Submission → Outcome): verify DKIM on mail,
+//! prepare on a worker thread, check the policy domains, judge the sender's authentication,
+//! store, and say what happened in protocol-neutral terms.
 //! Each receiver only translates an [`Outcome`] into its own answer (HTTP status, SMTP reply).
 
 use std::sync::Arc;
