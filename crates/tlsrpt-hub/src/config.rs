@@ -3,11 +3,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use tlsrpt_core::extract::Limits;
 
+use crate::auth::dkim::DkimPolicy;
 use crate::cli::{Args, Command};
 
 /// The database used when neither `--db`, `TLSRPT_HUB_DB` nor the config file name one.
@@ -30,6 +32,33 @@ pub struct Config {
     /// The policy domains this hub collects reports for.
     pub domains: Vec<DomainConfig>,
     pub unknown_domains: UnknownDomains,
+    /// DKIM on mailed reports (RFC 8460 §3).
+    pub dkim: DkimPolicy,
+    /// DNS servers for DKIM key lookups; empty = the system's (`/etc/resolv.conf`).
+    pub dkim_nameservers: Vec<SocketAddr>,
+    /// The SMTP or LMTP receiver, when configured.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// The SMTP (or LMTP) receiver for `mailto:` rua addresses (RFC 8460 §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub listen: SocketAddr,
+    /// Speak LMTP (RFC 2033) instead of SMTP, behind an MTA that does the queueing.
+    pub lmtp: bool,
+    /// Our name in the greeting and the EHLO answer.
+    pub hostname: String,
+    /// The report addresses accepted as recipients, lower-cased.
+    pub addresses: Vec<String>,
+    pub max_message_bytes: u64,
+    /// How long a client may take to send a command, and to send a whole message.
+    pub command_timeout: Duration,
+    pub data_timeout: Duration,
+    pub max_connections: usize,
+    /// Bad commands after which a session is dropped.
+    pub max_errors: u32,
+    /// STARTTLS certificate; `None` offers no STARTTLS.
+    pub tls: Option<TlsFiles>,
 }
 
 /// The HTTPS POST receiver (RFC 8460 §5.4), used by `serve`.
@@ -85,6 +114,10 @@ pub enum UnknownDomains {
     Reject,
     /// Store it anyway (a hub collecting for domains it does not list).
     Accept,
+    /// Store it marked quarantined, so dashboards leave it out until someone looks. The
+    /// sender is told it was stored (HTTP 201, SMTP 250): it did nothing wrong, and 202
+    /// ("accepted, processing not finished") would be untrue for a committed report.
+    Quarantine,
 }
 
 /// The config file's shape; see `config/tlsrpt-hub.example.toml`.
@@ -99,7 +132,37 @@ struct FileConfig {
     http: FileHttp,
     #[serde(default)]
     domains: Vec<DomainConfig>,
+    dkim: Option<DkimPolicy>,
+    #[serde(default)]
+    dkim_nameservers: Vec<SocketAddr>,
+    smtp: Option<FileSmtp>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct FileSmtp {
+    listen: Option<SocketAddr>,
+    #[serde(default)]
+    lmtp: bool,
+    hostname: Option<String>,
+    addresses: Vec<String>,
+    max_message_bytes: Option<u64>,
+    command_timeout_secs: Option<u64>,
+    data_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    max_errors: Option<u32>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+}
+
+/// Port 25 needs root; a local MTA relays to this one (or MX points at a forwarded 25).
+pub const DEFAULT_SMTP_LISTEN: &str = "127.0.0.1:2525";
+/// RFC 5321 §4.5.3.2.7: servers SHOULD wait at least 5 minutes for a command...
+pub const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 300;
+/// ...and at least 10 minutes for the end of the message data (§4.5.3.2.6).
+pub const DEFAULT_DATA_TIMEOUT_SECS: u64 = 600;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 100;
+pub const DEFAULT_MAX_ERRORS: u32 = 10;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
@@ -129,6 +192,10 @@ impl Config {
             .or(file.limits.max_decompressed_bytes)
             .unwrap_or(Limits::default().max_decompressed);
         let http = resolve_http(args, file.http)?;
+        let smtp = file
+            .smtp
+            .map(|smtp| resolve_smtp(smtp, http.tls.as_ref()))
+            .transpose()?;
         let explicit_database = args.db.clone().or(file.database);
         let config = Config {
             database: explicit_database
@@ -138,6 +205,9 @@ impl Config {
             http,
             domains: normalise_domains(file.domains)?,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
+            dkim: file.dkim.unwrap_or_default(),
+            dkim_nameservers: file.dkim_nameservers,
+            smtp,
         };
         Ok(match &args.command {
             Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),
@@ -156,6 +226,58 @@ impl Config {
             ..self
         }
     }
+}
+
+fn resolve_smtp(file: FileSmtp, http_tls: Option<&TlsFiles>) -> anyhow::Result<SmtpConfig> {
+    let tls = match (file.tls_cert, file.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => http_tls.cloned(),
+        _ => bail!("smtp: STARTTLS needs both tls_cert and tls_key"),
+    };
+    let mut addresses = Vec::with_capacity(file.addresses.len());
+    for address in file.addresses {
+        let address = address.trim().to_ascii_lowercase();
+        match address.split_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+                addresses.push(address)
+            }
+            _ => bail!("smtp.addresses: {address:?} is not an e-mail address"),
+        }
+    }
+    if addresses.is_empty() {
+        bail!("smtp.addresses: list the report addresses (the mailto: in your rua)");
+    }
+    let max_connections = file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        bail!("smtp.max_connections must be at least 1");
+    }
+    Ok(SmtpConfig {
+        listen: file
+            .listen
+            .unwrap_or_else(|| DEFAULT_SMTP_LISTEN.parse().expect("valid default address")),
+        lmtp: file.lmtp,
+        hostname: file.hostname.unwrap_or_else(system_hostname),
+        addresses,
+        max_message_bytes: file.max_message_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        command_timeout: Duration::from_secs(
+            file.command_timeout_secs
+                .unwrap_or(DEFAULT_COMMAND_TIMEOUT_SECS),
+        ),
+        data_timeout: Duration::from_secs(
+            file.data_timeout_secs.unwrap_or(DEFAULT_DATA_TIMEOUT_SECS),
+        ),
+        max_connections,
+        max_errors: file.max_errors.unwrap_or(DEFAULT_MAX_ERRORS),
+        tls,
+    })
+}
+
+fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
@@ -241,6 +363,46 @@ mod tests {
         assert_eq!(file.http.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
         assert_eq!(file.http.rate_limit, Some(RateLimit::default()));
         assert!(normalise_domains(file.domains).is_ok());
+        assert_eq!(file.dkim, Some(DkimPolicy::default()));
+    }
+
+    #[test]
+    fn the_example_smtp_section_is_valid_and_states_the_defaults() {
+        let example = include_str!("../../../config/tlsrpt-hub.example.toml");
+        let section = example
+            .split_once("# [smtp]")
+            .expect("example documents [smtp]")
+            .1;
+        // Its commented-out settings: `# key = value` lines up to the next section.
+        let is_setting = |line: &&str| {
+            line.split_once(" = ")
+                .is_some_and(|(key, _)| key.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        };
+        let uncommented: String = std::iter::once("[smtp]")
+            .chain(
+                section
+                    .lines()
+                    .take_while(|l| !l.starts_with('['))
+                    .filter_map(|l| l.strip_prefix("# "))
+                    .filter(is_setting),
+            )
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file: FileConfig = toml::from_str(&uncommented).expect("example [smtp] parses");
+        let smtp = resolve_smtp(file.smtp.expect("[smtp]"), None).unwrap();
+        assert_eq!(smtp.listen, DEFAULT_SMTP_LISTEN.parse().unwrap());
+        assert_eq!(smtp.max_message_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(
+            smtp.command_timeout,
+            Duration::from_secs(DEFAULT_COMMAND_TIMEOUT_SECS)
+        );
+        assert_eq!(
+            smtp.data_timeout,
+            Duration::from_secs(DEFAULT_DATA_TIMEOUT_SECS)
+        );
+        assert_eq!(smtp.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(smtp.max_errors, DEFAULT_MAX_ERRORS);
+        assert_eq!(smtp.addresses, ["tlsrpt@example.com"]);
     }
 
     #[test]

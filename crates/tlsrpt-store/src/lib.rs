@@ -26,9 +26,9 @@ use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
 pub use model::{
-    DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, ReportId,
-    ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId,
-    SubmissionOutcome,
+    AuthResult, Authentication, DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission,
+    Origin, ReportId, ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission,
+    SubmissionId, SubmissionOutcome,
 };
 pub use prepare::PreparedSubmission;
 pub use raw::{RawBlob, RawEncoding};

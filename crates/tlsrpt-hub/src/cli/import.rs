@@ -68,7 +68,7 @@ enum Item {
     /// Parsed and converted to rows on the worker, so the writer only writes.
     Prepared {
         source_name: String,
-        rows: Option<PreparedSubmission>,
+        rows: Option<Box<PreparedSubmission>>,
         rejections: Vec<String>,
     },
     Unreadable(InputError),
@@ -84,6 +84,7 @@ fn prepare(submission: Submission, limits: &Limits) -> Item {
     let mut rejections: Vec<String> = rejections.iter().map(ToString::to_string).collect();
     let rows = new.and_then(|new| {
         new.prepare()
+            .map(Box::new)
             .map_err(|error| rejections.push(error.to_string()))
             .ok()
     });
@@ -196,7 +197,7 @@ impl Tally {
                 for rejection in &rejections {
                     self.reject(source_name.clone(), rejection);
                 }
-                batch.extend(rows);
+                batch.extend(rows.map(|rows| *rows));
             }
         }
     }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
 mod crash;
+mod dkim;
 mod import;
 mod ingest_mail;
 mod record;
@@ -8,6 +9,7 @@ mod reprocess;
 mod serve_http;
 mod show;
 mod show_snapshots;
+mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
