@@ -1,12 +1,15 @@
 //! Configuration: TOML file, then environment, then flags — resolved once, before any command
 //! runs, into a ready [`Config`].
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use tlsrpt_core::extract::Limits;
+use tlsrpt_core::policy::sts::StsMode;
+use tlsrpt_core::record::generate::mta_sts_policy;
 
 use crate::cli::{Args, Command};
 
@@ -41,6 +44,9 @@ pub struct HttpConfig {
     /// Largest request body accepted as sent (before decompression).
     pub max_body_bytes: u64,
     pub rate_limit: RateLimit,
+    /// MTA-STS policy files served at `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`,
+    /// by host name (`mta-sts.DOMAIN`), built from `[[domains]]` `mta_sts`.
+    pub mta_sts_policies: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +79,36 @@ pub struct DomainConfig {
     pub name: String,
     /// `POST /v1/tlsrpt/{token}` accepts only reports for this domain.
     pub token: Option<String>,
+    /// The MTA-STS policy `serve` hosts for this domain, if any.
+    pub mta_sts: Option<MtaStsConfig>,
+}
+
+/// An MTA-STS policy to host (RFC 8461 §3.2); the file is generated and checked at start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtaStsConfig {
+    #[serde(default)]
+    pub mode: MtaStsMode,
+    pub mx: Vec<String>,
+    #[serde(default = "default_mta_sts_max_age")]
+    pub max_age: u64,
+}
+
+/// RFC 8461 §5 modes; `testing` by default, so a new policy reports before it blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MtaStsMode {
+    #[default]
+    Testing,
+    Enforce,
+    None,
+}
+
+/// One week, within RFC 8461 §3.2's advice of weeks once a policy is stable.
+pub const DEFAULT_MTA_STS_MAX_AGE: u64 = 604_800;
+
+fn default_mta_sts_max_age() -> u64 {
+    DEFAULT_MTA_STS_MAX_AGE
 }
 
 /// What to do with a report none of whose policy domains is configured.
@@ -128,7 +164,9 @@ impl Config {
             .max_decompressed
             .or(file.limits.max_decompressed_bytes)
             .unwrap_or(Limits::default().max_decompressed);
-        let http = resolve_http(args, file.http)?;
+        let domains = normalise_domains(file.domains)?;
+        let mut http = resolve_http(args, file.http)?;
+        http.mta_sts_policies = mta_sts_policies(&domains)?;
         Ok(Config {
             database: args
                 .db
@@ -137,7 +175,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             limits: Limits { max_decompressed },
             http,
-            domains: normalise_domains(file.domains)?,
+            domains,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
         })
     }
@@ -168,6 +206,7 @@ fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
         tls,
         max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         rate_limit,
+        mta_sts_policies: BTreeMap::new(),
     })
 }
 
@@ -197,9 +236,30 @@ fn normalise_domains(domains: Vec<DomainConfig>) -> anyhow::Result<Vec<DomainCon
         out.push(DomainConfig {
             name,
             token: domain.token,
+            mta_sts: domain.mta_sts,
         });
     }
     Ok(out)
+}
+
+/// The policy files to host, generated (and so checked) now: a bad `mx` or `max_age`
+/// stops `serve` at start with the domain named, instead of serving a policy senders reject.
+fn mta_sts_policies(domains: &[DomainConfig]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut policies = BTreeMap::new();
+    for domain in domains {
+        let Some(mta_sts) = &domain.mta_sts else {
+            continue;
+        };
+        let mode = match mta_sts.mode {
+            MtaStsMode::Testing => StsMode::Testing,
+            MtaStsMode::Enforce => StsMode::Enforce,
+            MtaStsMode::None => StsMode::None,
+        };
+        let policy = mta_sts_policy(&mode, &mta_sts.mx, mta_sts.max_age)
+            .with_context(|| format!("[[domains]] {}: mta_sts", domain.name))?;
+        policies.insert(format!("mta-sts.{}", domain.name), policy);
+    }
+    Ok(policies)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -229,6 +289,29 @@ mod tests {
     }
 
     #[test]
+    fn mta_sts_policies_are_generated_and_checked_at_load() {
+        let file: FileConfig = toml::from_str(
+            "[[domains]]\nname = \"Example.com\"\nmta_sts = { mx = [\"mx1.example.com\"] }\n\
+             [[domains]]\nname = \"example.net\"",
+        )
+        .unwrap();
+        let policies = mta_sts_policies(&normalise_domains(file.domains).unwrap()).unwrap();
+        assert_eq!(policies.len(), 1);
+        let policy = &policies["mta-sts.example.com"];
+        assert!(policy.contains("mode: testing\r\n"), "{policy}");
+        assert!(policy.contains("max_age: 604800\r\n"), "{policy}");
+        let bad: FileConfig = toml::from_str(
+            "[[domains]]\nname = \"example.com\"\nmta_sts = { mode = \"enforce\", mx = [\"bad host\"] }",
+        )
+        .unwrap();
+        let error = mta_sts_policies(&bad.domains).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("example.com: mta_sts"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_errors_not_silently_ignored() {
         assert!(toml::from_str::<FileConfig>("databse = \"x.db\"").is_err());
         assert!(toml::from_str::<FileConfig>("[http]\nlisten_on = \"x\"").is_err());
@@ -243,6 +326,7 @@ mod tests {
                     .map(|(name, token)| DomainConfig {
                         name: (*name).to_owned(),
                         token: token.map(str::to_owned),
+                        mta_sts: None,
                     })
                     .collect(),
             )

@@ -11,6 +11,7 @@
 mod control;
 mod domains;
 mod intake;
+pub mod mta_sts;
 mod rate;
 mod tls;
 
