@@ -18,16 +18,16 @@ use crate::{corpus, gzip, hub, with_store};
 const CURL: &str = "/usr/bin/curl";
 
 /// A running `tlsrpt-hub serve` with its own config, database and log.
-struct Server {
+pub(crate) struct Server {
     child: Running,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Server {
     /// Starts the server with `config` (TOML, appended after `database` and `[http] listen`)
     /// and waits until it accepts connections.
-    fn start(http: &str, rest: &str) -> Server {
+    pub(crate) fn start(http: &str, rest: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         Server::start_in(dir, http, rest)
     }
@@ -109,7 +109,7 @@ impl Server {
 }
 
 /// Kills the server if a test fails before stopping it.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -118,7 +118,7 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
         .local_addr()
