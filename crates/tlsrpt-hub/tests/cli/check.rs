@@ -52,6 +52,12 @@ fn zone() -> String {
          _smtp._tls.dane TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@dane.test\"\n",
     );
     zone.push_str(&format!("_25._tcp.mx.dane TLSA 3 1 1 {TLSA_DATA}\n"));
+    for smtp in ["tls", "mismatch", "expired"] {
+        zone.push_str(&format!(
+            "{smtp} MX 10 mx.{smtp}.test.\nmx.{smtp} A 127.0.0.1\n\
+             _smtp._tls.{smtp} TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@{smtp}.test\"\n"
+        ));
+    }
     for bad in BAD_HOSTS {
         zone.push_str(&format!(
             "{bad} MX 10 mx.good.test.\n\
@@ -160,8 +166,13 @@ impl Ca {
         self.dir.path().join("ca.crt")
     }
 
-    /// A server certificate for `names`; returns (chain PEM, key PEM).
+    /// A server certificate for `names`, valid for two days; returns (cert PEM, key PEM).
     fn issue(&self, file: &str, names: &[&str]) -> (PathBuf, PathBuf) {
+        self.issue_for_days(file, names, "2")
+    }
+
+    /// `days` "-1" gives a certificate whose notAfter is a day ago: expired.
+    fn issue_for_days(&self, file: &str, names: &[&str], days: &str) -> (PathBuf, PathBuf) {
         let dir = self.dir.path();
         let (key, csr, cert, ext) = (
             dir.join(format!("{file}.key")),
@@ -190,7 +201,7 @@ impl Ca {
         );
         openssl(
             Command::new("openssl")
-                .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+                .args(["x509", "-req", "-days", days, "-CAcreateserial"])
                 .arg("-in")
                 .arg(&csr)
                 .arg("-CA")
@@ -682,4 +693,141 @@ fn serve_hosts_policies_by_host_name_only() {
         .output()
         .unwrap();
     assert_eq!(stdout(&other), "404");
+}
+
+/// aiosmtpd (Debian python3-aiosmtpd), a real SMTP server, offering STARTTLS with the
+/// given certificate on a loopback port; killed on drop.
+struct SmtpServer {
+    _child: Running,
+    port: u16,
+}
+
+impl SmtpServer {
+    fn start(cert: &std::path::Path, key: &std::path::Path) -> SmtpServer {
+        let port = free_port();
+        let child = Command::new("aiosmtpd")
+            .args(["-n", "-c", "aiosmtpd.handlers.Sink"])
+            .args(["-l", &format!("127.0.0.1:{port}")])
+            .arg("--tlscert")
+            .arg(cert)
+            .arg("--tlskey")
+            .arg(key)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd (Debian package python3-aiosmtpd)");
+        let server = SmtpServer {
+            _child: Running(child),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(tcp) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
+                let mut greeting = String::new();
+                let _ = BufReader::new(tcp).read_line(&mut greeting);
+                if greeting.starts_with("220") {
+                    return server;
+                }
+            }
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn starttls_reports_certificate_validity_expiry_and_name() {
+    let knot = Knot::start();
+    let ca = Ca::new();
+    let ca_file = ca.cert();
+    let (cert, key) = ca.issue_for_days("mx", &["mx.tls.test"], "90");
+    let valid = SmtpServer::start(&cert, &key);
+    let port = valid.port.to_string();
+    let (_, json) = check(
+        &knot,
+        &[
+            "--starttls",
+            "--smtp-port",
+            &port,
+            "--ca-file",
+            ca_file.to_str().unwrap(),
+        ],
+        &["tls.test", "mismatch.test"],
+    );
+    let good = has(
+        &json,
+        "tls.test",
+        "starttls",
+        "pass",
+        "certificate valid for mx.tls.test",
+    );
+    let expires = (chrono::Utc::now() + chrono::Duration::days(90))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(
+        good["message"].as_str().unwrap().contains(&expires),
+        "{good}"
+    );
+    let mismatch = has(
+        &json,
+        "mismatch.test",
+        "starttls",
+        "fail",
+        "certificate names mx.tls.test, not mx.mismatch.test",
+    );
+    assert!(
+        mismatch["message"]
+            .as_str()
+            .unwrap()
+            .contains("certificate-host-mismatch")
+    );
+
+    // Without the CA the same certificate is untrusted.
+    let (_, json) = check(&knot, &["--starttls", "--smtp-port", &port], &["tls.test"]);
+    has(
+        &json,
+        "tls.test",
+        "starttls",
+        "fail",
+        "certificate-not-trusted",
+    );
+
+    let (cert, key) = ca.issue_for_days("expired", &["mx.expired.test"], "-1");
+    let expired = SmtpServer::start(&cert, &key);
+    let port = expired.port.to_string();
+    let (output, json) = check(
+        &knot,
+        &[
+            "--starttls",
+            "--smtp-port",
+            &port,
+            "--ca-file",
+            ca_file.to_str().unwrap(),
+        ],
+        &["expired.test"],
+    );
+    assert_eq!(output.status.code(), Some(3), "{json:#}");
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let finding = has(
+        &json,
+        "expired.test",
+        "starttls",
+        "fail",
+        "certificate-expired",
+    );
+    assert!(
+        finding["message"].as_str().unwrap().contains(&yesterday),
+        "{finding}"
+    );
+
+    // Nothing listening: the probe fails with the reason, it does not hang.
+    let closed = free_port().to_string();
+    let (_, json) = check(
+        &knot,
+        &["--starttls", "--smtp-port", &closed],
+        &["tls.test"],
+    );
+    has(&json, "tls.test", "starttls", "fail", "cannot connect");
 }
