@@ -33,7 +33,20 @@ pub struct Config {
     /// The policy domains this hub collects reports for.
     pub domains: Vec<DomainConfig>,
     pub unknown_domains: UnknownDomains,
+    pub checks: ChecksConfig,
 }
+
+/// The checks `serve` runs for every configured domain (see `check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecksConfig {
+    pub enabled: bool,
+    pub interval: std::time::Duration,
+    /// DNS server for the checks; `None` uses the system's resolvers.
+    pub resolver: Option<SocketAddr>,
+}
+
+/// Once a day: DNS and policy changes are rare, and senders cache policies for days.
+pub const DEFAULT_CHECK_INTERVAL_SECONDS: u64 = 86_400;
 
 /// The HTTPS POST receiver (RFC 8460 §5.4), used by `serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +148,16 @@ struct FileConfig {
     http: FileHttp,
     #[serde(default)]
     domains: Vec<DomainConfig>,
+    #[serde(default)]
+    checks: FileChecks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct FileChecks {
+    enabled: Option<bool>,
+    interval_seconds: Option<u64>,
+    resolver: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +200,7 @@ impl Config {
             http,
             domains,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
+            checks: resolve_checks(file.checks)?,
         })
     }
 }
@@ -207,6 +231,20 @@ fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
         max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         rate_limit,
         mta_sts_policies: BTreeMap::new(),
+    })
+}
+
+fn resolve_checks(file: FileChecks) -> anyhow::Result<ChecksConfig> {
+    let seconds = file
+        .interval_seconds
+        .unwrap_or(DEFAULT_CHECK_INTERVAL_SECONDS);
+    if seconds == 0 {
+        bail!("checks.interval_seconds must be at least 1");
+    }
+    Ok(ChecksConfig {
+        enabled: file.enabled.unwrap_or(true),
+        interval: std::time::Duration::from_secs(seconds),
+        resolver: file.resolver,
     })
 }
 
@@ -286,6 +324,9 @@ mod tests {
         assert_eq!(file.http.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
         assert_eq!(file.http.rate_limit, Some(RateLimit::default()));
         assert!(normalise_domains(file.domains).is_ok());
+        let checks = resolve_checks(file.checks).unwrap();
+        assert!(checks.enabled);
+        assert_eq!(checks.interval.as_secs(), DEFAULT_CHECK_INTERVAL_SECONDS);
     }
 
     #[test]

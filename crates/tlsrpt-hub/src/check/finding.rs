@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::snapshot::Snapshot;
+
 /// How bad a finding is. Ordered, so the worst of a run is its `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -110,20 +112,22 @@ impl Finding {
     }
 }
 
-/// Everything found about one domain.
+/// Everything found about one domain, and what was seen (for the next run's comparison).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DomainReport {
     pub domain: String,
     pub status: Status,
     pub findings: Vec<Finding>,
+    pub observed: Snapshot,
 }
 
 impl DomainReport {
-    pub fn new(domain: String, findings: Vec<Finding>) -> Self {
+    pub fn new(domain: String, findings: Vec<Finding>, observed: Snapshot) -> Self {
         DomainReport {
             domain,
             status: worst(&findings),
             findings,
+            observed,
         }
     }
 }

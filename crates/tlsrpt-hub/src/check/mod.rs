@@ -4,12 +4,14 @@
 //! functions in [`judge`] turn them into [`Finding`]s with fixes; [`render`] prints them.
 //! `serve` runs the same [`Checker`] daily.
 
+pub mod daily;
 pub mod dns;
 pub mod facts;
 pub mod fetch;
 pub mod finding;
 pub mod judge;
 pub mod render;
+pub mod snapshot;
 pub mod starttls;
 pub mod trust;
 
@@ -74,13 +76,15 @@ impl Checker {
         let (sts_findings, id) = judge::records::sts(&domain, &sts);
         findings.extend(sts_findings);
         // RFC 8461 §3.3: senders fetch the policy only after finding a valid record.
+        let mut policy = None;
         if id.is_some() {
             let fetch = self.policy(&domain).await;
-            let (policy_findings, policy) = judge::policy::fetched(&domain, &fetch);
+            let (policy_findings, usable) = judge::policy::fetched(&domain, &fetch);
             findings.extend(policy_findings);
-            if let Some(policy) = policy {
-                findings.extend(judge::policy::mx_sync(&domain, &policy, &mx));
+            if let Some(usable) = &usable {
+                findings.extend(judge::policy::mx_sync(&domain, usable, &mx));
             }
+            policy = usable;
         }
         findings.extend(judge::mx::mx(&domain, &mx));
         if let MxAnswer::Hosts(hosts) = &mx {
@@ -88,7 +92,8 @@ impl Checker {
                 findings.extend(self.mx_host(&host.host).await);
             }
         }
-        DomainReport::new(domain, findings)
+        let observed = snapshot::Snapshot::of(&tlsrpt, id, policy.as_ref(), &mx, &findings);
+        DomainReport::new(domain, findings, observed)
     }
 
     async fn policy(&self, domain: &str) -> PolicyFetch {

@@ -134,6 +134,40 @@ impl Knot {
         }
     }
 
+    /// Replaces the zone (its SOA serial must be higher) and has knotd reload it.
+    fn replace_zone(&self, zone: &str) {
+        std::fs::write(self._dir.path().join("test.zone"), zone).unwrap();
+        let output = Command::new("knotc")
+            .arg("-c")
+            .arg(self._dir.path().join("knot.conf"))
+            .args(["zone-reload", "test."])
+            .output()
+            .expect("knotc");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let serial = zone
+            .split_whitespace()
+            .skip_while(|w| *w != "admin.test.")
+            .nth(1)
+            .unwrap();
+        loop {
+            let answer = Command::new("kdig")
+                .args(["@127.0.0.1", "-p", &self.port.to_string()])
+                .args(["+tcp", "+short", "test.", "SOA"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&answer.stdout).contains(&format!(" {serial} ")) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "knotd did not reload the zone");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn resolver(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
@@ -830,4 +864,49 @@ fn starttls_reports_certificate_validity_expiry_and_name() {
         &["tls.test"],
     );
     has(&json, "tls.test", "starttls", "fail", "cannot connect");
+}
+
+#[test]
+fn serve_checks_its_domains_and_records_what_changed() {
+    let knot = Knot::start();
+    let mut server = Server::start(
+        "",
+        &format!(
+            "[[domains]]\nname = \"good.test\"\n\
+             [checks]\nresolver = \"{}\"\ninterval_seconds = 1\n",
+            knot.resolver()
+        ),
+    );
+    server.wait_for_log("checked good.test");
+    // The TLSRPT record goes away and the MTA-STS policy gets a new id.
+    let changed = zone()
+        .replace("admin.test. 1 ", "admin.test. 2 ")
+        .replace("id=20260101T000000", "id=20260202T000000")
+        .replace(
+            "_smtp._tls.good TXT \"v=TLSRPTv1; \" \"rua=mailto:tlsrpt@good.test\"\n",
+            "",
+        );
+    knot.replace_zone(&changed);
+    server.wait_for_log("tlsrpt-record-removed");
+    server.wait_for_log("id 20260101T000000 -> 20260202T000000");
+    let db = server.db();
+    let stopped = server.stop();
+    let latest = crate::with_store(&db, async |store| {
+        store.latest_domain_check("good.test").await.unwrap()
+    })
+    .expect("a stored run");
+    assert_eq!(latest.status, "fail", "{latest:?}");
+    let observed: Value = serde_json::from_str(&latest.snapshot).unwrap();
+    assert_eq!(observed["tlsrpt_record"], Value::Null);
+    assert_eq!(observed["sts_id"], "20260202T000000");
+    let findings: Value = serde_json::from_str(&latest.findings).unwrap();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "tlsrpt-record" && f["status"] == "fail"),
+        "{findings:#}"
+    );
+    drop(stopped);
 }

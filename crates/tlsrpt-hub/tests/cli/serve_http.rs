@@ -61,7 +61,7 @@ impl Server {
         server
     }
 
-    fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.dir.path().join("hub.db")
     }
 
@@ -69,7 +69,7 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
-    fn wait_for_log(&mut self, needle: &str) {
+    pub(crate) fn wait_for_log(&mut self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !self.log().contains(needle) {
             if let Some(status) = self.child.0.try_wait().unwrap() {
@@ -93,7 +93,7 @@ impl Server {
     }
 
     /// SIGTERM, then asserts a clean exit and an intact database; returns the database.
-    fn stop(mut self) -> Stopped {
+    pub(crate) fn stop(mut self) -> Stopped {
         self.signal("TERM");
         let status = self.child.0.wait().unwrap();
         assert!(status.success(), "serve exited {status}:\n{}", self.log());
@@ -127,7 +127,7 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// A stopped server's directory, kept until the test's last assertion.
-struct Stopped(tempfile::TempDir);
+pub(crate) struct Stopped(tempfile::TempDir);
 
 impl Stopped {
     fn counts(&self) -> tlsrpt_store::StoreCounts {
