@@ -102,13 +102,12 @@ fn stored_run(
     })
 }
 
-/// The daily checks `serve` runs, unless disabled or no domain is configured.
-pub fn for_config(
-    config: &crate::config::Config,
-    store: Arc<Store>,
-) -> anyhow::Result<Option<DailyChecks>> {
+/// The daily checks `serve` runs, unless disabled or no domain is configured. A machine
+/// without a DNS configuration or CA store cannot check, but can still receive reports:
+/// that is a warning, not a reason to refuse to serve.
+pub fn for_config(config: &crate::config::Config, store: Arc<Store>) -> Option<DailyChecks> {
     if !config.checks.enabled || config.domains.is_empty() {
-        return Ok(None);
+        return None;
     }
     let options = Options {
         resolver: config.checks.resolver,
@@ -119,5 +118,7 @@ pub fn for_config(
         smtp_port: super::SMTP_PORT,
     };
     let domains = config.domains.iter().map(|d| d.name.clone()).collect();
-    DailyChecks::new(options, domains, config.checks.interval, store).map(Some)
+    DailyChecks::new(options, domains, config.checks.interval, store)
+        .inspect_err(|error| tracing::warn!("daily checks disabled: {error:#}"))
+        .ok()
 }

@@ -50,7 +50,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut receivers = JoinSet::new();
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
     receivers.spawn(async move { ("http", http.run().await) });
-    if let Some(checks) = crate::check::daily::for_config(&config, Arc::clone(&store))? {
+    if let Some(checks) = crate::check::daily::for_config(&config, Arc::clone(&store)) {
         let control = control.clone();
         receivers.spawn(async move { ("checks", checks.run(control).await) });
     }
