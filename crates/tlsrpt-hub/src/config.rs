@@ -190,18 +190,33 @@ impl Config {
         let domains = normalise_domains(file.domains)?;
         let mut http = resolve_http(args, file.http)?;
         http.mta_sts_policies = mta_sts_policies(&domains)?;
-        Ok(Config {
-            database: args
-                .db
+        let explicit_database = args.db.clone().or(file.database);
+        let config = Config {
+            database: explicit_database
                 .clone()
-                .or(file.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             limits: Limits { max_decompressed },
             http,
             domains,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
             checks: resolve_checks(file.checks)?,
+        };
+        Ok(match &args.command {
+            Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),
+            _ => config,
         })
+    }
+}
+
+impl Config {
+    /// `serve --demo`: its own database (never the real default one) and every domain
+    /// accepted, so reports posted while trying it out are stored.
+    fn for_demo(self, explicit_database: Option<String>) -> Config {
+        Config {
+            database: explicit_database.unwrap_or_else(|| crate::demo::DEMO_DATABASE.to_owned()),
+            unknown_domains: UnknownDomains::Accept,
+            ..self
+        }
     }
 }
 

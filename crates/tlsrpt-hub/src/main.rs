@@ -7,6 +7,7 @@
 mod check;
 mod cli;
 mod config;
+mod demo;
 mod ingest;
 mod pipeline;
 mod serve;
