@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::Context;
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::op::{Edns, Message, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
@@ -76,7 +75,7 @@ impl Dns {
                     .collect(),
             ),
             Err(error) if error.is_no_records_found() => TxtAnswer::NoRecords,
-            Err(error) => TxtAnswer::Failed(describe(&error)),
+            Err(error) => TxtAnswer::Failed(error.to_string()),
         }
     }
 
@@ -98,7 +97,7 @@ impl Dns {
                 MxAnswer::Hosts(hosts)
             }
             Err(error) if error.is_no_records_found() => MxAnswer::NoRecords,
-            Err(error) => MxAnswer::Failed(describe(&error)),
+            Err(error) => MxAnswer::Failed(error.to_string()),
         }
     }
 
@@ -106,7 +105,7 @@ impl Dns {
         let addresses = match self.resolver.lookup_ip(fqdn(host)).await {
             Ok(lookup) => Ok(lookup.iter().collect()),
             Err(error) if error.is_no_records_found() => Ok(Vec::new()),
-            Err(error) => Err(describe(&error)),
+            Err(error) => Err(error.to_string()),
         };
         HostAddresses {
             host: host.to_owned(),
@@ -180,8 +179,4 @@ fn fqdn(name: &str) -> String {
 /// The root name itself (a null MX, RFC 7505) becomes the empty string.
 fn host_name(name: &Name) -> String {
     name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
-}
-
-fn describe(error: &NetError) -> String {
-    error.to_string()
 }

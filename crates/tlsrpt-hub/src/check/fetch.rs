@@ -95,7 +95,7 @@ fn failure(error: &reqwest::Error) -> PolicyFetch {
     let message = chain(error);
     let kind = if error.is_timeout() {
         FetchFailure::Timeout
-    } else if message.contains("certificate") || message.contains("Certificate") {
+    } else if is_certificate_error(error) {
         FetchFailure::Certificate
     } else if error.is_connect() {
         FetchFailure::Connect
@@ -103,6 +103,25 @@ fn failure(error: &reqwest::Error) -> PolicyFetch {
         FetchFailure::Other
     };
     PolicyFetch::Failed { kind, message }
+}
+
+/// Whether rustls refused the certificate, somewhere down the chain (it arrives wrapped in
+/// an `io::Error`, whose `source()` skips the wrapped error itself).
+fn is_certificate_error(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(_)) = tls {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// reqwest's top-level message is "error sending request"; the cause is below it.
