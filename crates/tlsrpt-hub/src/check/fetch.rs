@@ -105,18 +105,19 @@ fn failure(error: &reqwest::Error) -> PolicyFetch {
     PolicyFetch::Failed { kind, message }
 }
 
-/// Whether rustls refused the certificate, somewhere down the chain (it arrives wrapped in
-/// an `io::Error`, whose `source()` skips the wrapped error itself).
+/// Whether rustls refused the certificate, somewhere down the chain. It arrives wrapped in
+/// `io::Error`s, whose `source()` skips the wrapped error itself, so those are unwrapped too.
 fn is_certificate_error(error: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
-        let tls = cause.downcast_ref::<rustls::Error>().or_else(|| {
-            cause
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(_)) = tls {
+        let mut inner: &(dyn std::error::Error + 'static) = cause;
+        while let Some(wrapped) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            inner = wrapped;
+        }
+        if let Some(rustls::Error::InvalidCertificate(_)) = inner.downcast_ref::<rustls::Error>() {
             return true;
         }
         source = cause.source();
