@@ -4,8 +4,10 @@
 //! TCP) for the ways a policy host can be wrong: 404, redirect, wrong certificate name,
 //! oversize body, slow answer.
 //!
-//! The zone is not DNSSEC-signed, and an authoritative server never sets the AD bit, so the
-//! TLSA test checks the records are found and that `check` reports them as unauthenticated.
+//! knotd signs the zone (DNSSEC, ECDSA P-256, keys made at start). An authoritative server
+//! never sets the AD bit, so asked directly `check` must call the TLSA records
+//! unauthenticated; through unbound (a validating resolver run by the test with the zone's
+//! key as trust anchor) it must see them validated.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -91,11 +93,14 @@ impl Knot {
                  udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
                  log:\n  - target: stderr\n    any: info\n\
                  database:\n    storage: \"{d}/db\"\n\
-                 zone:\n  - domain: test.\n    storage: \"{d}\"\n    file: \"test.zone\"\n",
+                 policy:\n  - id: test\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n\
+                 zone:\n  - domain: test.\n    storage: \"{d}\"\n    file: \"test.zone\"\n    \
+                 dnssec-signing: on\n    dnssec-policy: test\n",
                 d = dir.path().display()
             ),
         )
         .unwrap();
+        std::fs::create_dir(dir.path().join("db")).unwrap();
         let log = std::fs::File::create(dir.path().join("knot.log")).unwrap();
         let child = Command::new("knotd")
             .arg("-c")
@@ -134,7 +139,8 @@ impl Knot {
         }
     }
 
-    /// Replaces the zone (its SOA serial must be higher) and has knotd reload it.
+    /// Replaces the zone and has knotd reload it. The SOA serial must be above the one
+    /// knotd reached by signing (it bumps the file's serial once per signing).
     fn replace_zone(&self, zone: &str) {
         std::fs::write(self._dir.path().join("test.zone"), zone).unwrap();
         let output = Command::new("knotc")
@@ -142,30 +148,12 @@ impl Knot {
             .arg(self._dir.path().join("knot.conf"))
             .args(["zone-reload", "test."])
             .output()
-            .expect("knotc");
+            .expect("knotc (Debian package knot)");
         assert!(
             output.status.success(),
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let serial = zone
-            .split_whitespace()
-            .skip_while(|w| *w != "admin.test.")
-            .nth(1)
-            .unwrap();
-        loop {
-            let answer = Command::new("kdig")
-                .args(["@127.0.0.1", "-p", &self.port.to_string()])
-                .args(["+tcp", "+short", "test.", "SOA"])
-                .output()
-                .unwrap();
-            if String::from_utf8_lossy(&answer.stdout).contains(&format!(" {serial} ")) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "knotd did not reload the zone");
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 
     fn resolver(&self) -> String {
@@ -558,11 +546,76 @@ fn a_policy_out_of_sync_with_the_mx_hosts_is_found_both_ways() {
     );
 }
 
+/// unbound validating `test.` with knotd's key as the trust anchor; killed on drop.
+struct Unbound {
+    _child: Running,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Unbound {
+    fn start(knot: &Knot) -> Unbound {
+        let key = String::from_utf8(
+            Command::new("kdig")
+                .args(["@127.0.0.1", "-p", &knot.port.to_string()])
+                .args(["+tcp", "+short", "test.", "DNSKEY"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let key = key.lines().find(|k| k.starts_with("257 ")).expect("a KSK");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("unbound.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  \
+                 username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  \
+                 pidfile: \"{d}/unbound.pid\"\n  use-syslog: no\n  \
+                 do-not-query-localhost: no\n  access-control: 127.0.0.0/8 allow\n  \
+                 module-config: \"validator iterator\"\n  \
+                 local-zone: \"test.\" nodefault\n  trust-anchor: \"test. DNSKEY {key}\"\n\
+                 stub-zone:\n  name: \"test.\"\n  stub-addr: 127.0.0.1@{knot}\n",
+                d = dir.path().display(),
+                knot = knot.port
+            ),
+        )
+        .unwrap();
+        let child = Command::new("unbound")
+            .args(["-d", "-c"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unbound (Debian package unbound)");
+        let unbound = Unbound {
+            _child: Running(child),
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let answer = Command::new("kdig")
+                .args(["@127.0.0.1", "-p", &port.to_string()])
+                .args(["+short", "+time=1", "test.", "SOA"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&answer.stdout).contains("ns.test.") {
+                return unbound;
+            }
+            assert!(Instant::now() < deadline, "unbound does not answer");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 #[test]
 fn tlsa_records_are_reported_with_their_dnssec_status() {
     let knot = Knot::start();
     let (output, json) = check(&knot, &[], &["dane.test"]);
-    // Warnings only: no MTA-STS record, and the TLSA answer is not DNSSEC-validated.
+    // Warnings only: no MTA-STS record, and knotd (authoritative) does not validate.
     assert_eq!(output.status.code(), Some(1), "{json:#}");
     has(
         &json,
@@ -573,6 +626,23 @@ fn tlsa_records_are_reported_with_their_dnssec_status() {
     );
     let ad = has(&json, "dane.test", "tlsa", "warn", "AD bit clear");
     assert_eq!(ad["subject"], "_25._tcp.mx.dane.test");
+
+    // Through a validating resolver the same records are DNSSEC-validated.
+    let unbound = Unbound::start(&knot);
+    let output = hub()
+        .args(["check", "--format", "json", "--resolver"])
+        .arg(format!("127.0.0.1:{}", unbound.port))
+        .arg("dane.test")
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    has(&json, "dane.test", "tlsa", "pass", "AD bit set");
+    assert!(
+        findings(&json, "dane.test", "tlsa")
+            .iter()
+            .all(|f| f["status"] == "pass"),
+        "{json:#}"
+    );
 }
 
 #[test]
@@ -880,7 +950,7 @@ fn serve_checks_its_domains_and_records_what_changed() {
     server.wait_for_log("checked good.test");
     // The TLSRPT record goes away and the MTA-STS policy gets a new id.
     let changed = zone()
-        .replace("admin.test. 1 ", "admin.test. 2 ")
+        .replace("admin.test. 1 ", "admin.test. 100 ")
         .replace("id=20260101T000000", "id=20260202T000000")
         .replace(
             "_smtp._tls.good TXT \"v=TLSRPTv1; \" \"rua=mailto:tlsrpt@good.test\"\n",
