@@ -9,14 +9,18 @@ use clap::{Args, ValueEnum};
 
 use crate::check::{Checker, Options, SMTP_PORT, Status, render};
 
-pub const AFTER_HELP: &str = "\
-Exit status: 0 every check passed, 1 warnings only, 3 at least one check failed,
+pub const AFTER_HELP: &str = r#"Exit status: 0 every check passed, 1 warnings only, 3 at least one check failed,
 2 the checks could not run (bad flags, no DNS configuration).
+
+--format json prints {"status", "domains": [{"domain", "status", "findings": [{"check",
+"status", "subject", "message", "fix"}], "observed"}]}. status is pass, warn or fail; check is
+one of tlsrpt-record, sts-record, sts-fetch, sts-policy, mx-sync, mx, tlsa, starttls (stable
+names); observed holds the TLSRPT record, MTA-STS id, policy mx lines and MX hosts seen.
 
 Testing against private servers: --resolver points every DNS lookup at one server,
 --policy-host-override connects to another address for mta-sts.DOMAIN (the certificate must
 still be valid for mta-sts.DOMAIN), --ca-file adds a private CA, --smtp-port changes the port
-the STARTTLS probe connects to. None of them loosens a check.";
+the STARTTLS probe connects to. None of them loosens a check."#;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
