@@ -324,6 +324,55 @@ mod tests {
         assert!(findings.iter().any(|f| f.message.contains("under a day")));
     }
 
+    /// Policies as they are found served in the wild; each must fail, naming the problem.
+    #[test]
+    fn real_world_broken_policies() {
+        let table: &[(&str, &str)] = &[
+            (
+                "version: STSv1\nmode: enforcing\nmx: mx.example.com\nmax_age: 86400\n",
+                "mode \"enforcing\"",
+            ),
+            (
+                "version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 1y\n",
+                "max_age \"1y\"",
+            ),
+            (
+                "version: STSv1.0\nmode: testing\nmx: mx.example.com\nmax_age: 86400\n",
+                "version \"STSv1.0\"",
+            ),
+            (
+                "version: STSv1\nmode: testing\nmx: mx.example.com, mx2.example.com\nmax_age: 86400\n",
+                "mx \"mx.example.com, mx2.example.com\"",
+            ),
+            (
+                "version: STSv1\nmode: testing\nmax_age: 86400\n",
+                "no \"mx\" line",
+            ),
+            (
+                "Version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 86400\n",
+                "wrongly cased",
+            ),
+            (
+                "version=STSv1\nmode=testing\nmx=mx.example.com\nmax_age=86400\n",
+                "not a \"key: value\" line",
+            ),
+            (
+                "<html><body>Not here</body></html>",
+                "not a \"key: value\" line",
+            ),
+        ];
+        for (text, needle) in table {
+            let (findings, policy) = fetched("example.com", &body(text, "text/plain"));
+            assert!(policy.is_none(), "{text}");
+            assert!(
+                findings.iter().any(|f| f.status == Status::Fail
+                    && f.message.contains(needle)
+                    && f.fix.is_some()),
+                "{needle}: {findings:?}"
+            );
+        }
+    }
+
     #[test]
     fn mx_out_of_sync_both_ways() {
         let policy = StsPolicy::parse(GOOD);
