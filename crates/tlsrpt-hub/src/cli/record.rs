@@ -49,16 +49,16 @@ enum RecordKind {
     /// The MTA-STS policy file to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt
     /// (RFC 8461 §3.2). Start in `testing` mode and switch to `enforce` once reports are clean.
     MtaStsPolicy {
-        /// The domain whose live MX hosts (looked up in DNS) become the `mx` lines; not
-        /// needed with --mx.
-        #[arg(required_unless_present = "mx")]
+        /// The domain whose live MX hosts (looked up in DNS) become the `mx` lines; give
+        /// either it or --mx.
+        #[arg(required_unless_present = "mx", conflicts_with = "mx")]
         domain: Option<String>,
         /// MX host names the policy allows (`mx.example.com` or `*.example.com`), instead of
         /// the domain's live MX hosts; list every MX host of the domain.
         #[arg(long, value_name = "HOST")]
         mx: Vec<String>,
         /// DNS server for the MX lookup [default: the system's resolvers].
-        #[arg(long, value_name = "IP:PORT")]
+        #[arg(long, value_name = "IP:PORT", requires = "domain")]
         resolver: Option<SocketAddr>,
         /// `testing` delivers anyway but reports failures; `enforce` refuses insecure delivery.
         #[arg(long, value_enum, default_value_t = Mode::Testing)]
@@ -116,8 +116,8 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             max_age,
         } => {
             let mx = match domain {
-                Some(domain) if mx.is_empty() => live_mx(&domain, resolver)?,
-                _ => mx,
+                Some(domain) => live_mx(&domain, resolver)?,
+                None => mx,
             };
             print!("{}", mta_sts_policy(&mode.into(), &mx, max_age)?);
         }
