@@ -5,6 +5,7 @@
 //! this crate touches files, terminals and the network.
 
 mod auth;
+mod check;
 mod cli;
 mod config;
 mod demo;

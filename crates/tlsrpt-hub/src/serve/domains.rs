@@ -165,6 +165,7 @@ mod tests {
         config.domains.push(DomainConfig {
             name: "example.com".into(),
             token: Some("s3cret".into()),
+            mta_sts: None,
         });
         let d = Domains::from_config(&config);
         assert!(!d.refuses_everything());

@@ -134,7 +134,7 @@ impl Server {
 }
 
 /// Kills the server if a test fails before stopping it.
-pub(crate) struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
