@@ -20,7 +20,7 @@ pub(crate) struct Table {
 }
 
 /// Parents before children.
-const TABLES: [Table; 7] = [
+const TABLES: [Table; 9] = [
     Table {
         name: "submissions",
         partitioned_child: false,
@@ -55,6 +55,16 @@ const TABLES: [Table; 7] = [
         name: "daily_failure_rollups",
         partitioned_child: false,
         order: Some("day, policy_domain, organization, policy_type, result_type"),
+    },
+    Table {
+        name: "domain_checks",
+        partitioned_child: false,
+        order: None,
+    },
+    Table {
+        name: "check_changes",
+        partitioned_child: false,
+        order: None,
     },
 ];
 

@@ -14,8 +14,8 @@ use tlsrpt_core::{
 
 use crate::prepare::{from_us, parse_day};
 use crate::{
-    DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob, RawEncoding, ReportId, StoreError,
-    StoredReport, StoredSubmission, SubmissionId,
+    AuthResult, Authentication, DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob,
+    RawEncoding, ReportId, StoreError, StoredReport, StoredSubmission, SubmissionId,
 };
 
 /// Typed access to a row's columns by name.
@@ -106,7 +106,8 @@ pub(crate) async fn decompress(
     .map_err(|e| StoreError::Internal(e.into()))?
 }
 
-/// A whole report from its row, its policies (in `policy_index` order), their failure details
+/// A whole report from its row (joined with its submission's authentication columns), its
+/// policies (in `policy_index` order), their failure details
 /// (in id order) and its diagnostics (in id order).
 pub(crate) fn report(
     row: &impl Columns,
@@ -142,6 +143,7 @@ pub(crate) fn report(
         })
         .collect::<Result<_, StoreError>>()?;
 
+    let auth_result = row.text("auth_result")?;
     let message = if row.flag("via_message")? {
         Some(MessageMeta {
             tls_report_domain: row.opt_text("tls_report_domain")?,
@@ -183,6 +185,14 @@ pub(crate) fn report(
             .map(from_us)
             .transpose()?,
         stored_at: from_us(row.int("stored_at_us")?)?,
+        authentication: Authentication {
+            result: AuthResult::from_wire(&auth_result).ok_or_else(|| {
+                StoreError::corrupt(format!("report {id}: auth result {auth_result:?}"))
+            })?,
+            domain: row.opt_text("auth_domain")?,
+            reason: row.opt_text("auth_reason")?,
+        },
+        quarantined: row.flag("quarantined")?,
     })
 }
 

@@ -31,9 +31,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub use copy::CopyProgress;
 pub use error::StoreError;
 pub use model::{
-    DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, Pruned, ReportId,
-    ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId,
-    SubmissionOutcome,
+    AuthResult, Authentication, CheckChange, DailyFailureRollup, DailyPolicyRollup, DomainCheck,
+    NewDomainCheck, NewReport, NewSubmission, Origin, Pruned, ReportId, ReportOutcome,
+    RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId, SubmissionOutcome,
 };
 pub use prepare::PreparedSubmission;
 pub use raw::{RawBlob, RawEncoding};
@@ -227,6 +227,25 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.prune(before).await,
             Backend::Postgres(s) => s.prune(before).await,
+        }
+    }
+
+    /// Stores one run of a domain's checks with its changes; returns its id.
+    pub async fn insert_domain_check(&self, check: &NewDomainCheck) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.insert_domain_check(check).await,
+            Backend::Postgres(s) => s.insert_domain_check(check).await,
+        }
+    }
+
+    /// The most recent run for `domain`, with its changes.
+    pub async fn latest_domain_check(
+        &self,
+        domain: &str,
+    ) -> Result<Option<DomainCheck>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.latest_domain_check(domain).await,
+            Backend::Postgres(s) => s.latest_domain_check(domain).await,
         }
     }
 

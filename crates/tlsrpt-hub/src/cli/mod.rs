@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod check;
 mod import;
 mod ingest_mail;
 mod migrate;
@@ -91,6 +92,12 @@ pub enum Command {
     /// Remove reports older than the retention period (config retention_days or
     /// --older-than-days), with their details, rollups and unreferenced raw submissions.
     Prune(prune::PruneArgs),
+    /// Check domains as senders see them: the `_smtp._tls` TXT record, the `_mta-sts` record
+    /// and policy file, the policy against the live MX hosts, TLSA, and (--starttls) each MX
+    /// host's certificate. Every problem comes with its fix. See the end of --help for the
+    /// exit status.
+    #[command(after_long_help = check::AFTER_HELP)]
+    Check(check::CheckArgs),
 }
 
 /// Runs the chosen command.
@@ -111,5 +118,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Record(record) => record::run(record),
         Command::Migrate(migrate) => migrate::run(migrate),
         Command::Prune(prune) => prune::run(&config, prune),
+        Command::Check(check) => check::run(check),
     }
 }

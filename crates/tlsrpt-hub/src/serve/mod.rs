@@ -5,12 +5,13 @@
 //! receivers stop accepting and finish in-flight submissions, then the store is closed
 //! cleanly. SIGHUP asks receivers to reload (TLS certificates).
 //!
-//! A receiver (HTTP today; SMTP and IMAP later) plugs in by being bound in [`run`] and given
+//! A receiver (HTTP, SMTP/LMTP; IMAP later) plugs in by being bound in [`run`] and given
 //! an [`Intake`] and a [`Control`].
 
 mod control;
 mod domains;
 mod intake;
+pub mod mta_sts;
 mod rate;
 mod retention;
 mod tls;
@@ -29,7 +30,7 @@ pub use rate::RateLimiter;
 pub use tls::{ReloadingCert, TlsListener};
 
 use crate::config::Config;
-use crate::ingest::http;
+use crate::ingest::{http, smtp};
 
 /// How long in-flight submissions get to finish after a shutdown request; a stalled client
 /// must not keep the process (and the store) open forever.
@@ -54,6 +55,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::clone(&store),
         config.domains.iter().map(|d| d.name.clone()).collect(),
     );
+    if let Some(config) = &config.smtp {
+        let smtp = smtp::SmtpReceiver::bind(config, Arc::clone(&intake), control.clone()).await?;
+        receivers.spawn(async move { ("smtp", smtp.run().await) });
+    }
+    if let Some(checks) = crate::check::daily::for_config(&config, Arc::clone(&store)) {
+        let control = control.clone();
+        receivers.spawn(async move { ("checks", checks.run(control).await) });
+    }
     drop(intake);
     let retention = config
         .retention_days

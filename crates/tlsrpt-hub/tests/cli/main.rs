@@ -1,6 +1,8 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
+mod check;
 mod crash;
+mod dkim;
 mod import;
 mod ingest_mail;
 mod metrics;
@@ -10,6 +12,7 @@ mod reprocess;
 mod serve_http;
 mod show;
 mod show_snapshots;
+mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -387,9 +387,10 @@ async fn insert_submissions(
         ids.iter().map(|(&i, &id)| (id, &submissions[i])).collect();
     sqlx::query(
         "INSERT INTO submissions (id, received_at_us, origin, source_name, raw_size, raw_sha256, \
-         raw_encoding, raw) \
+         raw_encoding, auth_result, auth_domain, auth_reason, quarantined, raw) \
          SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], \
-         $6::bytea[], $7::text[], $8::bytea[])",
+         $6::bytea[], $7::text[], $8::text[], $9::text[], $10::text[], $11::boolean[], \
+         $12::bytea[])",
     )
     .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.received_at_us).collect::<Vec<_>>())
@@ -410,6 +411,22 @@ async fn insert_submissions(
             .map(|r| r.1.raw.encoding().as_str())
             .collect::<Vec<_>>(),
     )
+    .bind(
+        rows.iter()
+            .map(|r| r.1.authentication.result.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.1.authentication.domain.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.1.authentication.reason.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.1.quarantined).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.1.raw.stored()).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await

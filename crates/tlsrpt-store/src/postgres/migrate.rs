@@ -6,11 +6,23 @@ use sqlx::postgres::PgPool;
 use crate::StoreError;
 use crate::migrations::{List, migrator};
 
-const MIGRATIONS: List = &[(
-    1,
-    "initial schema",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: List = &[
+    (
+        1,
+        "initial schema",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "authentication",
+        include_str!("../../migrations/postgres/0002_authentication.sql"),
+    ),
+    (
+        4,
+        "daily domain checks",
+        include_str!("../../migrations/postgres/0004_checks.sql"),
+    ),
+];
 
 pub(super) async fn run(pool: &PgPool) -> Result<(), StoreError> {
     migrator(MIGRATIONS).run(pool).await.map_err(|e| match e {

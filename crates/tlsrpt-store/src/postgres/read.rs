@@ -176,8 +176,11 @@ async fn read_report(
     dedup_key: &str,
 ) -> Result<Option<StoredReport>, StoreError> {
     let Some(row) = sqlx::query(
-        "SELECT *, to_char(range_day, 'YYYY-MM-DD') AS partition_day FROM reports \
-         WHERE dedup_key = $1",
+        "SELECT reports.*, to_char(reports.range_day, 'YYYY-MM-DD') AS partition_day, \
+         submissions.auth_result, submissions.auth_domain, submissions.auth_reason, \
+         submissions.quarantined \
+         FROM reports JOIN submissions ON submissions.id = reports.submission_id \
+         WHERE reports.dedup_key = $1",
     )
     .bind(dedup_key)
     .fetch_optional(&mut *conn)

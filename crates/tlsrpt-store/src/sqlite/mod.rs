@@ -7,6 +7,7 @@
 //! (WAL).
 
 mod bulk;
+mod checks;
 mod export;
 mod insert;
 mod migrate;

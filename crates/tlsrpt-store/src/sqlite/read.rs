@@ -169,11 +169,16 @@ impl SqliteStore {
         let mut tx = sqlx::Connection::begin(&mut *conn)
             .await
             .map_err(db_error)?;
-        let Some(row) = sqlx::query("SELECT * FROM reports WHERE dedup_key = ?")
-            .bind(dedup_key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?
+        let Some(row) = sqlx::query(
+            "SELECT reports.*, submissions.auth_result, submissions.auth_domain, \
+             submissions.auth_reason, submissions.quarantined \
+             FROM reports JOIN submissions ON submissions.id = reports.submission_id \
+             WHERE reports.dedup_key = ?",
+        )
+        .bind(dedup_key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
         else {
             return Ok(None);
         };
