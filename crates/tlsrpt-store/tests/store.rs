@@ -234,6 +234,7 @@ on_both_backends!(
     reopen_keeps_data_and_migrations_are_idempotent,
     concurrent_stores_store_each_report_once,
     prune_removes_old_reports_and_keeps_rollups_exact,
+    domain_checks_keep_the_latest_run_and_its_changes,
 );
 
 async fn insert_ok(store: &Store, sub: NewSubmission) -> tlsrpt_store::SubmissionOutcome {
@@ -1723,9 +1724,8 @@ fn crash_child(url: &str) {
 
 // ---------------------------------------------------------------- domain checks
 
-#[tokio::test]
-async fn domain_checks_keep_the_latest_run_and_its_changes() {
-    let (_dir, store) = open().await;
+async fn domain_checks_keep_the_latest_run_and_its_changes(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     assert_eq!(
         store.latest_domain_check("example.com").await.unwrap(),
         None

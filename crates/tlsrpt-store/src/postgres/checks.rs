@@ -26,7 +26,7 @@ impl PgStore {
         .map_err(db_error)?;
         sqlx::query(
             "INSERT INTO check_changes (check_id, domain, kind, detail) \
-             SELECT $1, $2, * FROM UNNEST($3::text[], $4::text[]) WITH ORDINALITY AS c(k, d, n) \
+             SELECT $1, $2, k, d FROM UNNEST($3::text[], $4::text[]) WITH ORDINALITY AS c(k, d, n) \
              ORDER BY n",
         )
         .bind(id)
