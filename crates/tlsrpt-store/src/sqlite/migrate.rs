@@ -12,11 +12,18 @@ use sqlx::sqlite::SqlitePool;
 use crate::StoreError;
 
 /// Version, description, SQL. Append only; never edit an entry once released.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial schema",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial schema",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        3,
+        "dashboard indexes",
+        include_str!("../../migrations/sqlite/0003_dashboard.sql"),
+    ),
+];
 
 pub(super) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {
     let migrations = MIGRATIONS

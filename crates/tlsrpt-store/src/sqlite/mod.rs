@@ -9,6 +9,7 @@
 mod bulk;
 mod insert;
 mod migrate;
+mod query;
 mod read;
 mod rollup;
 
