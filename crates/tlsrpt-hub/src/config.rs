@@ -41,6 +41,20 @@ pub struct HttpConfig {
     /// Largest request body accepted as sent (before decompression).
     pub max_body_bytes: u64,
     pub rate_limit: RateLimit,
+    /// Dashboard and API access, served on the same listener.
+    pub web: WebConfig,
+}
+
+/// Who may use the dashboard and API when they listen beyond loopback (`[web]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub admin_user: Option<String>,
+    /// PHC string of an argon2 hash (`$argon2id$v=19$...`).
+    pub admin_password_hash: Option<String>,
+    /// Secrets accepted as `Authorization: Bearer <token>` on the API.
+    #[serde(default)]
+    pub api_tokens: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +113,8 @@ struct FileConfig {
     http: FileHttp,
     #[serde(default)]
     domains: Vec<DomainConfig>,
+    #[serde(default)]
+    web: WebConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,7 +144,7 @@ impl Config {
             .max_decompressed
             .or(file.limits.max_decompressed_bytes)
             .unwrap_or(Limits::default().max_decompressed);
-        let http = resolve_http(args, file.http)?;
+        let http = resolve_http(args, file.http, resolve_web(file.web)?)?;
         Ok(Config {
             database: args
                 .db
@@ -143,7 +159,21 @@ impl Config {
     }
 }
 
-fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
+fn resolve_web(web: WebConfig) -> anyhow::Result<WebConfig> {
+    if web.admin_user.is_some() != web.admin_password_hash.is_some() {
+        bail!("[web]: admin_user and admin_password_hash go together");
+    }
+    if let Some(hash) = &web.admin_password_hash {
+        argon2::password_hash::phc::PasswordHash::new(hash)
+            .map_err(|e| anyhow::anyhow!("[web] admin_password_hash is not a PHC hash: {e}"))?;
+    }
+    if web.api_tokens.iter().any(|t| t.trim().len() < 16) {
+        bail!("[web] api_tokens: each token needs at least 16 characters");
+    }
+    Ok(web)
+}
+
+fn resolve_http(args: &Args, file: FileHttp, web: WebConfig) -> anyhow::Result<HttpConfig> {
     let flags = match &args.command {
         Command::Serve(serve) => Some(serve),
         _ => None,
@@ -168,6 +198,7 @@ fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
         tls,
         max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         rate_limit,
+        web,
     })
 }
 
@@ -226,6 +257,7 @@ mod tests {
         assert_eq!(file.http.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
         assert_eq!(file.http.rate_limit, Some(RateLimit::default()));
         assert!(normalise_domains(file.domains).is_ok());
+        assert_eq!(file.web, WebConfig::default());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod config;
 mod ingest;
 mod pipeline;
 mod serve;
+mod web;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod export;
 mod import;
 mod ingest_mail;
 mod record;
@@ -81,6 +82,9 @@ pub enum Command {
     /// `_mta-sts` TXT record with a fresh id, and an MTA-STS policy file (testing mode by
     /// default).
     Record(record::RecordArgs),
+    /// Write stored reports as flat rows (CSV or NDJSON): one row per failure detail or per
+    /// policy, each carrying its report and policy context (policy domain included).
+    Export(export::ExportArgs),
 }
 
 /// Runs the chosen command.
@@ -99,5 +103,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Serve(_) => serve::run(config),
         Command::IngestMail => ingest_mail::run(&config),
         Command::Record(record) => record::run(record),
+        Command::Export(export) => export::run(&config, export),
     }
 }

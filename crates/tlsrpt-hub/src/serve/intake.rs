@@ -90,6 +90,11 @@ impl Intake {
         Intake::new(store, config.limits, domains)
     }
 
+    /// The store, for readers served beside the receivers (dashboard, API).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
     pub fn domains(&self) -> &Domains {
         &self.domains
     }
