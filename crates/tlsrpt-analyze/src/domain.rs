@@ -12,6 +12,9 @@ use crate::overview::{SILENT_AFTER_DAYS, Status};
 use crate::readiness::{Readiness, readiness};
 use crate::window::Window;
 
+/// Fewest report days that make a reporter regular enough to be missed.
+pub const REGULAR_MIN_DAYS: u64 = 5;
+
 /// Session counts and their success rate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Totals {
@@ -270,8 +273,10 @@ pub fn analyze_domain(input: &DomainInput<'_>) -> DomainAnalysis {
     }
 }
 
-/// Reporters whose last report is [`SILENT_AFTER_DAYS`] or more older than the domain's last
-/// report: the domain still gets reports, just not from them.
+/// Regular reporters whose last report is [`SILENT_AFTER_DAYS`] or more older than the
+/// domain's last report: the domain still gets reports, just not from them. "Regular" means
+/// at least [`REGULAR_MIN_DAYS`] report days, at least one every [`SILENT_AFTER_DAYS`] days
+/// over their active span: a sender that mails the domain once a week never "went silent".
 fn silent_reporters(
     reporters: &[ReporterStatus],
     domain_last: Option<NaiveDate>,
@@ -283,7 +288,12 @@ fn silent_reporters(
     };
     reporters
         .iter()
-        .filter(|r| r.last_day < cutoff)
+        .filter(|r| {
+            let span = (r.last_day - r.first_day).num_days().unsigned_abs() + 1;
+            r.last_day < cutoff
+                && r.days_reported >= REGULAR_MIN_DAYS
+                && r.days_reported * SILENT_AFTER_DAYS >= span
+        })
         .map(|r| SilentReporter {
             organization: r.organization.clone(),
             last_day: r.last_day,
@@ -457,4 +467,36 @@ fn policy_history(policies: &[PolicySeen]) -> Vec<PolicyVersion> {
             .then_with(|| a.policy_string.cmp(&b.policy_string))
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reporter(org: &str, first: u32, last: u32, days: u64) -> ReporterStatus {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        ReporterStatus {
+            organization: org.into(),
+            totals: Totals::default(),
+            first_day: day(first),
+            last_day: day(last),
+            days_reported: days,
+        }
+    }
+
+    #[test]
+    fn only_regular_reporters_go_silent() {
+        let last = NaiveDate::from_ymd_opt(2026, 3, 30);
+        let reporters = [
+            reporter("daily-then-quiet", 1, 20, 20),
+            reporter("daily-still-there", 1, 29, 29),
+            reporter("weekly", 1, 22, 4),
+            reporter("sparse", 1, 20, 5),
+        ];
+        let silent: Vec<String> = silent_reporters(&reporters, last)
+            .into_iter()
+            .map(|s| s.organization)
+            .collect();
+        assert_eq!(silent, ["daily-then-quiet"]);
+    }
 }

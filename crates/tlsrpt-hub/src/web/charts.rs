@@ -66,7 +66,7 @@ pub fn stacked_bars(title: &str, days: &[NaiveDate], series: &[Series<'_>]) -> S
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
+        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}"><title>{t}</title>"#,
         t = escape(title)
     );
     // Axis: zero and the maximum.
@@ -94,7 +94,9 @@ pub fn stacked_bars(title: &str, days: &[NaiveDate], series: &[Series<'_>]) -> S
                 n = escape(s.name),
             );
         }
-        if i == 0 || i + 1 == days.len() || (days.len() > 10 && i % 7 == 0) {
+        // First day, every seventh, and the last unless it would overlap the previous label.
+        let last = i + 1 == days.len() && i % 7 > 2;
+        if i == 0 || last || (days.len() > 10 && i % 7 == 0) {
             let _ = write!(
                 svg,
                 r#"<text x="{tx:.1}" y="{ty}" text-anchor="middle" font-size="10">{md}</text>"#,
@@ -115,7 +117,7 @@ pub fn sparkline(points: &[(u64, u64)]) -> String {
     let max = points.iter().map(|(s, f)| s + f).max().unwrap_or(0).max(1);
     let slot = W / points.len().max(1) as f64;
     let mut svg = format!(
-        r#"<svg class="spark" viewBox="0 0 {W} {H}" width="{W}" height="{H}" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">"#
+        r#"<svg class="spark" viewBox="0 0 {W} {H}" width="{W}" height="{H}" aria-hidden="true">"#
     );
     for (i, (successful, failed)) in points.iter().enumerate() {
         let x = i as f64 * slot;

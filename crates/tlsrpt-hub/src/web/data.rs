@@ -32,7 +32,7 @@ pub struct StatusCounts {
 }
 
 pub async fn domain_page(store: &Store, params: &ListParams) -> Result<DomainPage, WebError> {
-    let window = params.window.window()?;
+    let window = params.window()?;
     let days = store.domain_days(window.from, window.to).await?;
     let failures = store
         .daily_failure_rollups(&RollupFilter {

@@ -35,8 +35,10 @@ impl WindowParams {
 /// Overview list controls.
 #[derive(Debug, Default, Deserialize)]
 pub struct ListParams {
-    #[serde(flatten)]
-    pub window: WindowParams,
+    /// As [`WindowParams`] (not `#[serde(flatten)]`: serde_urlencoded then cannot read
+    /// numbers).
+    pub days: Option<u32>,
+    pub to: Option<NaiveDate>,
     /// Substring of the domain name.
     pub q: Option<String>,
     /// `ok`, `degraded`, `failing` or `silent`.
@@ -47,6 +49,16 @@ pub struct ListParams {
     pub order: Option<String>,
     pub page: Option<usize>,
     pub per_page: Option<usize>,
+}
+
+impl ListParams {
+    pub fn window(&self) -> Result<Window, WebError> {
+        WindowParams {
+            days: self.days,
+            to: self.to,
+        }
+        .window()
+    }
 }
 
 /// Report list filters. Kept as text so an empty form field means "any" rather than a 400.

@@ -1,6 +1,9 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
+mod api;
+mod browser;
 mod crash;
+mod export;
 mod import;
 mod ingest_mail;
 mod record;
@@ -8,6 +11,7 @@ mod reprocess;
 mod serve_http;
 mod show;
 mod show_snapshots;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
