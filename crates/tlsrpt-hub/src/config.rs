@@ -145,16 +145,19 @@ impl Config {
             .or(file.limits.max_decompressed_bytes)
             .unwrap_or(Limits::default().max_decompressed);
         let http = resolve_http(args, file.http, resolve_web(file.web)?)?;
-        Ok(Config {
-            database: args
-                .db
+        let explicit_database = args.db.clone().or(file.database);
+        let config = Config {
+            database: explicit_database
                 .clone()
-                .or(file.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             limits: Limits { max_decompressed },
             http,
             domains: normalise_domains(file.domains)?,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
+        };
+        Ok(match &args.command {
+            Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),
+            _ => config,
         })
     }
 }
@@ -171,6 +174,18 @@ fn resolve_web(web: WebConfig) -> anyhow::Result<WebConfig> {
         bail!("[web] api_tokens: each token needs at least 16 characters");
     }
     Ok(web)
+}
+
+impl Config {
+    /// `serve --demo`: its own database (never the real default one) and every domain
+    /// accepted, so reports posted while trying it out are stored.
+    fn for_demo(self, explicit_database: Option<String>) -> Config {
+        Config {
+            database: explicit_database.unwrap_or_else(|| crate::demo::DEMO_DATABASE.to_owned()),
+            unknown_domains: UnknownDomains::Accept,
+            ..self
+        }
+    }
 }
 
 fn resolve_http(args: &Args, file: FileHttp, web: WebConfig) -> anyhow::Result<HttpConfig> {

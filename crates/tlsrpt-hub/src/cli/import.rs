@@ -134,7 +134,7 @@ fn spawn_stages<'scope>(
 ) {
     let (raw_tx, raw_rx) = mpsc::sync_channel::<Result<Submission, InputError>>(QUEUE);
     scope.spawn(move || {
-        for submission in files::submissions(paths) {
+        for submission in files::submissions(paths, files::WalkOrder::AsListed) {
             if raw_tx.send(submission).is_err() {
                 break;
             }
