@@ -195,6 +195,11 @@ pub fn readiness(
                 text: if major_reporters.is_empty() {
                     "No reporter carries enough MTA-STS sessions to vouch for the domain."
                         .to_owned()
+                } else if streak_from.is_none() {
+                    format!(
+                        "No clean day yet for the major reporters ({}) to confirm.",
+                        major_reporters.join(", ")
+                    )
                 } else if missing.is_empty() {
                     format!(
                         "Every major reporter ({}) reported during the clean days.",
