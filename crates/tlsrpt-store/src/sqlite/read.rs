@@ -17,6 +17,20 @@ use crate::{
     SubmissionId,
 };
 
+/// A report row with the authentication columns of its submission, as [`read_report_row`]
+/// reads it, narrowed by `$filter`.
+macro_rules! concat_report_select {
+    ($filter:literal) => {
+        concat!(
+            "SELECT reports.*, submissions.auth_result, submissions.auth_domain, ",
+            "submissions.auth_reason, submissions.quarantined ",
+            "FROM reports JOIN submissions ON submissions.id = reports.submission_id ",
+            $filter
+        )
+    };
+}
+pub(super) use concat_report_select;
+
 impl SqliteStore {
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
         let row = sqlx::query(
@@ -185,16 +199,11 @@ impl SqliteStore {
         let mut tx = sqlx::Connection::begin(&mut *conn)
             .await
             .map_err(db_error)?;
-        let Some(row) = sqlx::query(
-            "SELECT reports.*, submissions.auth_result, submissions.auth_domain, \
-             submissions.auth_reason, submissions.quarantined \
-             FROM reports JOIN submissions ON submissions.id = reports.submission_id \
-             WHERE reports.dedup_key = ?",
-        )
-        .bind(dedup_key)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?
+        let Some(row) = sqlx::query(concat_report_select!("WHERE reports.dedup_key = ?"))
+            .bind(dedup_key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
         else {
             return Ok(None);
         };
