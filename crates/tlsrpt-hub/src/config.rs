@@ -1,6 +1,7 @@
 //! Configuration: TOML file, then environment, then flags — resolved once, before any command
 //! runs, into a ready [`Config`].
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use tlsrpt_core::extract::Limits;
+use tlsrpt_core::policy::sts::StsMode;
+use tlsrpt_core::record::generate::mta_sts_policy;
 
 use crate::auth::dkim::DkimPolicy;
 use crate::cli::{Args, Command};
@@ -38,6 +41,7 @@ pub struct Config {
     pub dkim_nameservers: Vec<SocketAddr>,
     /// The SMTP or LMTP receiver, when configured.
     pub smtp: Option<SmtpConfig>,
+    pub checks: ChecksConfig,
 }
 
 /// The SMTP (or LMTP) receiver for `mailto:` rua addresses (RFC 8460 §5.3).
@@ -61,6 +65,18 @@ pub struct SmtpConfig {
     pub tls: Option<TlsFiles>,
 }
 
+/// The checks `serve` runs for every configured domain (see `check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecksConfig {
+    pub enabled: bool,
+    pub interval: std::time::Duration,
+    /// DNS server for the checks; `None` uses the system's resolvers.
+    pub resolver: Option<SocketAddr>,
+}
+
+/// Once a day: DNS and policy changes are rare, and senders cache policies for days.
+pub const DEFAULT_CHECK_INTERVAL_SECONDS: u64 = 86_400;
+
 /// The HTTPS POST receiver (RFC 8460 §5.4), used by `serve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
@@ -70,6 +86,9 @@ pub struct HttpConfig {
     /// Largest request body accepted as sent (before decompression).
     pub max_body_bytes: u64,
     pub rate_limit: RateLimit,
+    /// MTA-STS policy files served at `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`,
+    /// by host name (`mta-sts.DOMAIN`), built from `[[domains]]` `mta_sts`.
+    pub mta_sts_policies: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +121,36 @@ pub struct DomainConfig {
     pub name: String,
     /// `POST /v1/tlsrpt/{token}` accepts only reports for this domain.
     pub token: Option<String>,
+    /// The MTA-STS policy `serve` hosts for this domain, if any.
+    pub mta_sts: Option<MtaStsConfig>,
+}
+
+/// An MTA-STS policy to host (RFC 8461 §3.2); the file is generated and checked at start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtaStsConfig {
+    #[serde(default)]
+    pub mode: MtaStsMode,
+    pub mx: Vec<String>,
+    #[serde(default = "default_mta_sts_max_age")]
+    pub max_age: u64,
+}
+
+/// RFC 8461 §5 modes; `testing` by default, so a new policy reports before it blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MtaStsMode {
+    #[default]
+    Testing,
+    Enforce,
+    None,
+}
+
+/// One week, within RFC 8461 §3.2's advice of weeks once a policy is stable.
+pub const DEFAULT_MTA_STS_MAX_AGE: u64 = 604_800;
+
+fn default_mta_sts_max_age() -> u64 {
+    DEFAULT_MTA_STS_MAX_AGE
 }
 
 /// What to do with a report none of whose policy domains is configured.
@@ -136,6 +185,16 @@ struct FileConfig {
     #[serde(default)]
     dkim_nameservers: Vec<SocketAddr>,
     smtp: Option<FileSmtp>,
+    #[serde(default)]
+    checks: FileChecks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct FileChecks {
+    enabled: Option<bool>,
+    interval_seconds: Option<u64>,
+    resolver: Option<SocketAddr>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,25 +250,43 @@ impl Config {
             .max_decompressed
             .or(file.limits.max_decompressed_bytes)
             .unwrap_or(Limits::default().max_decompressed);
-        let http = resolve_http(args, file.http)?;
+        let domains = normalise_domains(file.domains)?;
+        let mut http = resolve_http(args, file.http)?;
+        http.mta_sts_policies = mta_sts_policies(&domains)?;
         let smtp = file
             .smtp
             .map(|smtp| resolve_smtp(smtp, http.tls.as_ref()))
             .transpose()?;
-        Ok(Config {
-            database: args
-                .db
+        let explicit_database = args.db.clone().or(file.database);
+        let config = Config {
+            database: explicit_database
                 .clone()
-                .or(file.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             limits: Limits { max_decompressed },
             http,
-            domains: normalise_domains(file.domains)?,
+            domains,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
             dkim: file.dkim.unwrap_or_default(),
             dkim_nameservers: file.dkim_nameservers,
             smtp,
+            checks: resolve_checks(file.checks)?,
+        };
+        Ok(match &args.command {
+            Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),
+            _ => config,
         })
+    }
+}
+
+impl Config {
+    /// `serve --demo`: its own database (never the real default one) and every domain
+    /// accepted, so reports posted while trying it out are stored.
+    fn for_demo(self, explicit_database: Option<String>) -> Config {
+        Config {
+            database: explicit_database.unwrap_or_else(|| crate::demo::DEMO_DATABASE.to_owned()),
+            unknown_domains: UnknownDomains::Accept,
+            ..self
+        }
     }
 }
 
@@ -290,6 +367,21 @@ fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
         tls,
         max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         rate_limit,
+        mta_sts_policies: BTreeMap::new(),
+    })
+}
+
+fn resolve_checks(file: FileChecks) -> anyhow::Result<ChecksConfig> {
+    let seconds = file
+        .interval_seconds
+        .unwrap_or(DEFAULT_CHECK_INTERVAL_SECONDS);
+    if seconds == 0 {
+        bail!("checks.interval_seconds must be at least 1");
+    }
+    Ok(ChecksConfig {
+        enabled: file.enabled.unwrap_or(true),
+        interval: std::time::Duration::from_secs(seconds),
+        resolver: file.resolver,
     })
 }
 
@@ -319,9 +411,30 @@ fn normalise_domains(domains: Vec<DomainConfig>) -> anyhow::Result<Vec<DomainCon
         out.push(DomainConfig {
             name,
             token: domain.token,
+            mta_sts: domain.mta_sts,
         });
     }
     Ok(out)
+}
+
+/// The policy files to host, generated (and so checked) now: a bad `mx` or `max_age`
+/// stops `serve` at start with the domain named, instead of serving a policy senders reject.
+fn mta_sts_policies(domains: &[DomainConfig]) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut policies = BTreeMap::new();
+    for domain in domains {
+        let Some(mta_sts) = &domain.mta_sts else {
+            continue;
+        };
+        let mode = match mta_sts.mode {
+            MtaStsMode::Testing => StsMode::Testing,
+            MtaStsMode::Enforce => StsMode::Enforce,
+            MtaStsMode::None => StsMode::None,
+        };
+        let policy = mta_sts_policy(&mode, &mta_sts.mx, mta_sts.max_age)
+            .with_context(|| format!("[[domains]] {}: mta_sts", domain.name))?;
+        policies.insert(format!("mta-sts.{}", domain.name), policy);
+    }
+    Ok(policies)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -349,6 +462,32 @@ mod tests {
         assert_eq!(file.http.rate_limit, Some(RateLimit::default()));
         assert!(normalise_domains(file.domains).is_ok());
         assert_eq!(file.dkim, Some(DkimPolicy::default()));
+        let checks = resolve_checks(file.checks).unwrap();
+        assert!(checks.enabled);
+        assert_eq!(checks.interval.as_secs(), DEFAULT_CHECK_INTERVAL_SECONDS);
+    }
+
+    #[test]
+    fn mta_sts_policies_are_generated_and_checked_at_load() {
+        let file: FileConfig = toml::from_str(
+            "[[domains]]\nname = \"Example.com\"\nmta_sts = { mx = [\"mx1.example.com\"] }\n\
+             [[domains]]\nname = \"example.net\"",
+        )
+        .unwrap();
+        let policies = mta_sts_policies(&normalise_domains(file.domains).unwrap()).unwrap();
+        assert_eq!(policies.len(), 1);
+        let policy = &policies["mta-sts.example.com"];
+        assert!(policy.contains("mode: testing\r\n"), "{policy}");
+        assert!(policy.contains("max_age: 604800\r\n"), "{policy}");
+        let bad: FileConfig = toml::from_str(
+            "[[domains]]\nname = \"example.com\"\nmta_sts = { mode = \"enforce\", mx = [\"bad host\"] }",
+        )
+        .unwrap();
+        let error = mta_sts_policies(&bad.domains).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("example.com: mta_sts"),
+            "{error:#}"
+        );
     }
 
     #[test]
@@ -405,6 +544,7 @@ mod tests {
                     .map(|(name, token)| DomainConfig {
                         name: (*name).to_owned(),
                         token: token.map(str::to_owned),
+                        mta_sts: None,
                     })
                     .collect(),
             )

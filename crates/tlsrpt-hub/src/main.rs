@@ -5,8 +5,10 @@
 //! this crate touches files, terminals and the network.
 
 mod auth;
+mod check;
 mod cli;
 mod config;
+mod demo;
 mod ingest;
 mod pipeline;
 mod serve;

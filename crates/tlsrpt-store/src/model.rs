@@ -255,3 +255,36 @@ pub struct DailyFailureRollup {
     /// Failure-detail rows contributing to this row.
     pub details: u64,
 }
+
+/// One run of the domain checks `serve` makes daily, as the hub serialised it: the store
+/// keeps `snapshot` and `findings` as JSON text and does not interpret them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDomainCheck {
+    pub domain: String,
+    pub checked_at: DateTime<Utc>,
+    /// `pass`, `warn` or `fail`: the worst finding.
+    pub status: String,
+    pub snapshot: String,
+    pub findings: String,
+    /// What changed since the previous run of this domain.
+    pub changes: Vec<CheckChange>,
+}
+
+/// A change since the previous run (`kind` such as `sts-policy-id-changed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckChange {
+    pub kind: String,
+    pub detail: String,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainCheck {
+    pub id: i64,
+    pub domain: String,
+    pub checked_at: DateTime<Utc>,
+    pub status: String,
+    pub snapshot: String,
+    pub findings: String,
+    pub changes: Vec<CheckChange>,
+}

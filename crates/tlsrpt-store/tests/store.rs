@@ -1065,3 +1065,53 @@ fn crash_child(path: &str) {
         }
     });
 }
+
+// ---------------------------------------------------------------- domain checks
+
+#[tokio::test]
+async fn domain_checks_keep_the_latest_run_and_its_changes() {
+    let (_dir, store) = open().await;
+    assert_eq!(
+        store.latest_domain_check("example.com").await.unwrap(),
+        None
+    );
+    let run = |at: u32, status: &str, changes: Vec<tlsrpt_store::CheckChange>| {
+        tlsrpt_store::NewDomainCheck {
+            domain: "example.com".into(),
+            checked_at: day(at),
+            status: status.into(),
+            snapshot: format!("{{\"run\":{at}}}"),
+            findings: "[]".into(),
+            changes,
+        }
+    };
+    store
+        .insert_domain_check(&run(1, "pass", vec![]))
+        .await
+        .unwrap();
+    let change = tlsrpt_store::CheckChange {
+        kind: "sts-policy-id-changed".into(),
+        detail: "1 -> 2".into(),
+    };
+    let id = store
+        .insert_domain_check(&run(2, "fail", vec![change.clone()]))
+        .await
+        .unwrap();
+    let latest = store
+        .latest_domain_check("example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.id, id);
+    assert_eq!(latest.checked_at, day(2));
+    assert_eq!(latest.status, "fail");
+    assert_eq!(latest.snapshot, "{\"run\":2}");
+    assert_eq!(latest.changes, [change]);
+    assert_eq!(
+        store.latest_domain_check("example.net").await.unwrap(),
+        None
+    );
+    let bad = store.insert_domain_check(&run(3, "unknown", vec![])).await;
+    assert!(bad.is_err(), "status is constrained: {bad:?}");
+    store.close().await.unwrap();
+}

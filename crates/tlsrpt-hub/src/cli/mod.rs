@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod check;
 mod import;
 mod ingest_mail;
 mod record;
@@ -81,6 +82,12 @@ pub enum Command {
     /// `_mta-sts` TXT record with a fresh id, and an MTA-STS policy file (testing mode by
     /// default).
     Record(record::RecordArgs),
+    /// Check domains as senders see them: the `_smtp._tls` TXT record, the `_mta-sts` record
+    /// and policy file, the policy against the live MX hosts, TLSA, and (--starttls) each MX
+    /// host's certificate. Every problem comes with its fix. See the end of --help for the
+    /// exit status.
+    #[command(after_long_help = check::AFTER_HELP)]
+    Check(check::CheckArgs),
 }
 
 /// Runs the chosen command.
@@ -96,8 +103,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Show(show) => show::run(&config, show),
         Command::Import(import) => import::run(&config, import),
         Command::Reprocess(reprocess) => reprocess::run(&config, reprocess),
-        Command::Serve(_) => serve::run(config),
+        Command::Serve(serve) => serve::run(config, &serve),
         Command::IngestMail => ingest_mail::run(&config),
         Command::Record(record) => record::run(record),
+        Command::Check(check) => check::run(check),
     }
 }

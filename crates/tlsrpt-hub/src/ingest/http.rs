@@ -120,7 +120,7 @@ impl HttpReceiver {
         });
         Ok(HttpReceiver {
             listener,
-            router: router(state),
+            router: router(state).merge(crate::serve::mta_sts::router(&config.mta_sts_policies)),
             control,
         })
     }

@@ -11,6 +11,7 @@
 mod control;
 mod domains;
 mod intake;
+pub mod mta_sts;
 mod rate;
 mod tls;
 
@@ -52,6 +53,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(config) = &config.smtp {
         let smtp = smtp::SmtpReceiver::bind(config, Arc::clone(&intake), control.clone()).await?;
         receivers.spawn(async move { ("smtp", smtp.run().await) });
+    }
+    if let Some(checks) = crate::check::daily::for_config(&config, Arc::clone(&store)) {
+        let control = control.clone();
+        receivers.spawn(async move { ("checks", checks.run(control).await) });
     }
     drop(intake);
     tracing::info!(database = %config.database, "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");

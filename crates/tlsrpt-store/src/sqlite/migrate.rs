@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "authentication",
         include_str!("../../migrations/sqlite/0002_authentication.sql"),
     ),
+    (
+        4,
+        "daily domain checks",
+        include_str!("../../migrations/sqlite/0004_checks.sql"),
+    ),
 ];
 
 pub(super) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {
