@@ -113,6 +113,29 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
+/// User + system CPU seconds a process has used so far (Linux `/proc/PID/stat`): with
+/// other work on the machine, wall-clock rates move, CPU per message much less.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|t| t.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    // USER_HZ is 100 on Linux.
+    ticks / 100.0
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn main() {
     let count = env_or("MESSAGES", 6000);
     let connections = env_or("CONNECTIONS", 20);
@@ -163,6 +186,7 @@ fn main() {
     for (i, message) in messages.into_iter().enumerate() {
         shares[i % connections].push(message);
     }
+    let load_before = load_average();
     let started = Instant::now();
     let mut latencies: Vec<Duration> = runtime.block_on(async {
         let tasks: Vec<_> = shares
@@ -177,6 +201,7 @@ fn main() {
     });
     let wall = started.elapsed().as_secs_f64();
     latencies.sort();
+    let server_cpu = cpu_seconds(server.id());
 
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -202,6 +227,13 @@ fn main() {
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
         percentile(&latencies, 1.0),
+    );
+    println!(
+        "server CPU: {server_cpu:.2} s ({:.2} ms per message; {:.0}% of one core while the \
+         clients ran; load average before/after: {load_before} / {})",
+        server_cpu * 1000.0 / count as f64,
+        server_cpu * 100.0 / wall,
+        load_average(),
     );
     println!(
         "target >= {TARGET_PER_SECOND} messages/s: {}",

@@ -13,6 +13,7 @@ mod ingest;
 mod metrics;
 mod pipeline;
 mod serve;
+mod web;
 
 use std::process::ExitCode;
 

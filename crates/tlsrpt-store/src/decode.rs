@@ -236,7 +236,7 @@ fn ip_value(text: String) -> IpValue {
     }
 }
 
-fn json_array(text: &str) -> Result<Vec<String>, StoreError> {
+pub(crate) fn json_array(text: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(format!("JSON array {text:?}: {e}")))
 }
 

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod check;
+mod export;
 mod import;
 mod ingest_mail;
 mod migrate;
@@ -98,6 +99,9 @@ pub enum Command {
     /// exit status.
     #[command(after_long_help = check::AFTER_HELP)]
     Check(check::CheckArgs),
+    /// Write stored reports as flat rows (CSV or NDJSON): one row per failure detail or per
+    /// policy, each carrying its report and policy context (policy domain included).
+    Export(export::ExportArgs),
 }
 
 /// Runs the chosen command.
@@ -119,5 +123,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Migrate(migrate) => migrate::run(migrate),
         Command::Prune(prune) => prune::run(&config, prune),
         Command::Check(check) => check::run(check),
+        Command::Export(export) => export::run(&config, export),
     }
 }

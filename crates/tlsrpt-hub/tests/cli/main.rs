@@ -1,8 +1,11 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
+mod api;
+mod browser;
 mod check;
 mod crash;
 mod dkim;
+mod export;
 mod import;
 mod ingest_mail;
 mod metrics;
@@ -13,6 +16,7 @@ mod serve_http;
 mod show;
 mod show_snapshots;
 mod smtp;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

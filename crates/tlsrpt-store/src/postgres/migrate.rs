@@ -18,6 +18,11 @@ const MIGRATIONS: List = &[
         include_str!("../../migrations/postgres/0002_authentication.sql"),
     ),
     (
+        3,
+        "dashboard indexes",
+        include_str!("../../migrations/postgres/0003_dashboard.sql"),
+    ),
+    (
         4,
         "daily domain checks",
         include_str!("../../migrations/postgres/0004_checks.sql"),

@@ -11,6 +11,7 @@ mod checks;
 mod export;
 mod insert;
 mod migrate;
+mod query;
 mod read;
 mod retention;
 mod rollup;

@@ -6,12 +6,27 @@ use tlsrpt_core::{PolicyType, ResultType};
 
 use super::rollup::{self, STORED_FAILURE, STORED_POLICY};
 use super::{SqliteStore, db_error};
-use crate::decode::{self, unsigned};
+use crate::decode;
+pub(super) use crate::decode::{json_array, unsigned};
 use crate::prepare::{day_text, parse_day};
 use crate::{
     DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreCounts, StoreError, StoredReport,
     StoredSubmission, SubmissionId,
 };
+
+/// A report row with the authentication columns of its submission, as [`read_report_row`]
+/// reads it, narrowed by `$filter`.
+macro_rules! concat_report_select {
+    ($filter:literal) => {
+        concat!(
+            "SELECT reports.*, submissions.auth_result, submissions.auth_domain, ",
+            "submissions.auth_reason, submissions.quarantined ",
+            "FROM reports JOIN submissions ON submissions.id = reports.submission_id ",
+            $filter
+        )
+    };
+}
+pub(super) use concat_report_select;
 
 impl SqliteStore {
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
@@ -169,26 +184,21 @@ impl SqliteStore {
         let mut tx = sqlx::Connection::begin(&mut *conn)
             .await
             .map_err(db_error)?;
-        let Some(row) = sqlx::query(
-            "SELECT reports.*, submissions.auth_result, submissions.auth_domain, \
-             submissions.auth_reason, submissions.quarantined \
-             FROM reports JOIN submissions ON submissions.id = reports.submission_id \
-             WHERE reports.dedup_key = ?",
-        )
-        .bind(dedup_key)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?
+        let Some(row) = sqlx::query(concat_report_select!("WHERE reports.dedup_key = ?"))
+            .bind(dedup_key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
         else {
             return Ok(None);
         };
-        let report = read_report(&mut tx, &row).await?;
+        let report = read_report_row(&mut tx, &row).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(report))
     }
 }
 
-async fn read_report(
+pub(super) async fn read_report_row(
     conn: &mut SqliteConnection,
     row: &SqliteRow,
 ) -> Result<StoredReport, StoreError> {
