@@ -10,6 +10,11 @@ use tlsrpt_core::extract::Limits;
 
 use crate::cli::{Args, Command};
 
+mod imap;
+
+use imap::FileImap;
+pub use imap::{ImapConfig, ImapSecurity};
+
 /// The database used when neither `--db`, `TLSRPT_HUB_DB` nor the config file name one.
 pub const DEFAULT_DATABASE: &str = "tlsrpt-hub.db";
 
@@ -30,6 +35,8 @@ pub struct Config {
     /// The policy domains this hub collects reports for.
     pub domains: Vec<DomainConfig>,
     pub unknown_domains: UnknownDomains,
+    /// Mailboxes `serve` (and `imap-poll`) fetch mailed reports from.
+    pub imap: Vec<ImapConfig>,
 }
 
 /// The HTTPS POST receiver (RFC 8460 §5.4), used by `serve`.
@@ -99,6 +106,8 @@ struct FileConfig {
     http: FileHttp,
     #[serde(default)]
     domains: Vec<DomainConfig>,
+    #[serde(default)]
+    imap: Vec<FileImap>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +148,16 @@ impl Config {
             http,
             domains: normalise_domains(file.domains)?,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
+            imap: file
+                .imap
+                .into_iter()
+                .enumerate()
+                .map(|(index, account)| {
+                    account
+                        .resolve()
+                        .with_context(|| format!("[[imap]] number {}", index + 1))
+                })
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 }

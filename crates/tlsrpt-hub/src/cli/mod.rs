@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod imap_poll;
 mod import;
 mod ingest_mail;
 mod record;
@@ -81,6 +82,10 @@ pub enum Command {
     /// `_mta-sts` TXT record with a fresh id, and an MTA-STS policy file (testing mode by
     /// default).
     Record(record::RecordArgs),
+    /// Fetch mailed reports once from every [[imap]] account in the config file, store them,
+    /// and move each message to its archive or error folder; for cron. `serve` polls the
+    /// same accounts continuously.
+    ImapPoll,
 }
 
 /// Runs the chosen command.
@@ -99,5 +104,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Serve(_) => serve::run(config),
         Command::IngestMail => ingest_mail::run(&config),
         Command::Record(record) => record::run(record),
+        Command::ImapPoll => imap_poll::run(&config),
     }
 }

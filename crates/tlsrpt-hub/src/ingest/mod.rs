@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod http;
+pub mod imap;
 
 use chrono::{DateTime, Utc};
 use tlsrpt_store::Origin;

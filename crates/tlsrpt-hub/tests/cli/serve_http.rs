@@ -18,21 +18,21 @@ use crate::{corpus, gzip, hub, with_store};
 const CURL: &str = "/usr/bin/curl";
 
 /// A running `tlsrpt-hub serve` with its own config, database and log.
-struct Server {
+pub struct Server {
     child: Running,
-    port: u16,
-    dir: tempfile::TempDir,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
 }
 
 impl Server {
     /// Starts the server with `config` (TOML, appended after `database` and `[http] listen`)
     /// and waits until it accepts connections.
-    fn start(http: &str, rest: &str) -> Server {
+    pub fn start(http: &str, rest: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         Server::start_in(dir, http, rest)
     }
 
-    fn start_in(dir: tempfile::TempDir, http: &str, rest: &str) -> Server {
+    pub fn start_in(dir: tempfile::TempDir, http: &str, rest: &str) -> Server {
         let port = free_port();
         let config = dir.path().join("hub.toml");
         let db = dir.path().join("hub.db");
@@ -61,15 +61,15 @@ impl Server {
         server
     }
 
-    fn db(&self) -> PathBuf {
+    pub fn db(&self) -> PathBuf {
         self.dir.path().join("hub.db")
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
-    fn wait_for_log(&mut self, needle: &str) {
+    pub fn wait_for_log(&mut self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !self.log().contains(needle) {
             if let Some(status) = self.child.0.try_wait().unwrap() {
@@ -84,7 +84,7 @@ impl Server {
         }
     }
 
-    fn signal(&self, name: &str) {
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.0.id().to_string()])
             .status()
@@ -93,7 +93,7 @@ impl Server {
     }
 
     /// SIGTERM, then asserts a clean exit and an intact database; returns the database.
-    fn stop(mut self) -> Stopped {
+    pub fn stop(mut self) -> Stopped {
         self.signal("TERM");
         let status = self.child.0.wait().unwrap();
         assert!(status.success(), "serve exited {status}:\n{}", self.log());
@@ -103,13 +103,13 @@ impl Server {
         Stopped(self.dir)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
 
 /// Kills the server if a test fails before stopping it.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -118,7 +118,7 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
         .local_addr()
@@ -127,10 +127,10 @@ fn free_port() -> u16 {
 }
 
 /// A stopped server's directory, kept until the test's last assertion.
-struct Stopped(tempfile::TempDir);
+pub struct Stopped(pub tempfile::TempDir);
 
 impl Stopped {
-    fn counts(&self) -> tlsrpt_store::StoreCounts {
+    pub fn counts(&self) -> tlsrpt_store::StoreCounts {
         with_store(&self.0.path().join("hub.db"), async |store| {
             store.counts().await.unwrap()
         })
@@ -139,10 +139,10 @@ impl Stopped {
 
 /// An HTTP answer: status and body.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: String,
-    body: String,
+pub struct Answer {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
 }
 
 impl Answer {
@@ -198,13 +198,13 @@ fn read_answer(stream: &mut impl Read) -> Answer {
 }
 
 /// One request on its own plain connection.
-fn post(server: &Server, path: &str, headers: &[&str], body: &[u8]) -> Answer {
+pub fn post(server: &Server, path: &str, headers: &[&str], body: &[u8]) -> Answer {
     let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port)).unwrap();
     exchange(&mut stream, path, headers, body)
 }
 
 /// The same with curl; `extra` are more curl arguments (headers, --cacert).
-fn curl(url: &str, extra: &[&str], body: &Path) -> Answer {
+pub fn curl(url: &str, extra: &[&str], body: &Path) -> Answer {
     let output = Command::new(CURL)
         .args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--data-binary"])
         .arg(format!("@{}", body.display()))
@@ -486,7 +486,7 @@ fn sigterm_finishes_an_in_flight_submission_then_exits_cleanly() {
 
 /// A self-signed certificate for 127.0.0.1 made with the openssl command line (no rcgen
 /// dependency; openssl is on every machine that runs these tests, as curl is).
-fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
     let status = Command::new("openssl")
