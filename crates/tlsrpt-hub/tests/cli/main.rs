@@ -4,6 +4,7 @@ mod crash;
 mod imap;
 mod import;
 mod ingest_mail;
+mod real_sender;
 mod record;
 mod reprocess;
 mod serve_http;
