@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
 mod crash;
+mod durability;
 mod imap;
 mod import;
 mod ingest_mail;
