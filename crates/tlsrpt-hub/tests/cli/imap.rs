@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tlsrpt_core::report::{dedup_key, parse_report};
 
-use crate::serve_http::{Server, free_port, self_signed};
+use crate::serve_http::{Server, free_port, lock_database, self_signed};
 use crate::{corpus, hub, run, stdout, with_store};
 
 const USER: &str = "tlsrpt";
@@ -385,6 +385,29 @@ fn numbered_json(n: usize) -> String {
             "5065427c-23d3-47ca-b6e0-946ea0e8c4be",
             &format!("imap-drop-{n:04}"),
         )
+}
+
+#[test]
+fn a_message_the_store_cannot_take_stays_in_the_folder_until_it_can() {
+    let dovecot = Dovecot::start(false);
+    let mut probe = dovecot.client();
+    let account = dovecot.account("none", dovecot.port, "poll_interval_secs = 1");
+    let mut server = serve_in(tempfile::tempdir().unwrap(), &account);
+    server.wait_for_log("IMAP logged in");
+    let mut locker = lock_database(&server.db());
+    probe.append("INBOX", &read(&corpus(MAILED[3])));
+    // The store waits its busy timeout (10 s), then says unavailable.
+    server.wait_for_log("outcome=\"tempfail\"");
+    assert_eq!(probe.folders(), (1, 0, 0));
+    drop(locker.stdin.take());
+    assert!(locker.wait().unwrap().success());
+    wait_until(
+        "stored on a later poll",
+        || probe.folders() == (0, 1, 0),
+        &server,
+    );
+    let counts = server.stop().counts();
+    assert_eq!(counts.reports, 1);
 }
 
 /// A report-bearing message with its own report-id, so every message is a distinct report.

@@ -422,9 +422,9 @@ fn a_source_over_its_rate_gets_429_with_retry_after() {
     server.stop();
 }
 
-#[test]
-fn a_locked_database_gives_503_then_recovers() {
-    let server = Server::start(GENEROUS, "unknown_domains = \"accept\"");
+/// Another process (python3's sqlite3) holding SQLite's write lock until its stdin closes:
+/// the store's writes wait their busy timeout and then report the database unavailable.
+pub fn lock_database(db: &Path) -> Child {
     let mut locker = Command::new("python3")
         .args([
             "-c",
@@ -434,7 +434,7 @@ fn a_locked_database_gives_503_then_recovers() {
              print('locked', flush=True)\n\
              sys.stdin.read()\n",
         ])
-        .arg(server.db())
+        .arg(db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -444,6 +444,13 @@ fn a_locked_database_gives_503_then_recovers() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "locked");
+    locker
+}
+
+#[test]
+fn a_locked_database_gives_503_then_recovers() {
+    let server = Server::start(GENEROUS, "unknown_domains = \"accept\"");
+    let mut locker = lock_database(&server.db());
     let report = valid_report();
     let unavailable = post(&server, "/v1/tlsrpt", &[], &report);
     assert_eq!(unavailable.status, 503, "{unavailable:?}");

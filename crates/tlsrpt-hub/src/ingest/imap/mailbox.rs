@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use async_imap::types::UnsolicitedResponse;
 use chrono::Utc;
 use futures_util::TryStreamExt;
 use tlsrpt_store::Origin;
@@ -66,6 +67,8 @@ pub struct PassSummary {
     pub errored: usize,
     /// Messages left in the folder because the store could not take them now.
     pub left: usize,
+    /// The server announced new mail (EXISTS) during the pass: poll again before waiting.
+    pub new_mail: bool,
 }
 
 /// Where one message goes after the intake's answer.
@@ -126,8 +129,20 @@ pub async fn pass(
             }
             Destination::Gone => {}
         }
+        summary.new_mail |= drain_announcements(session);
     }
+    summary.new_mail |= drain_announcements(session);
     Ok(summary)
+}
+
+/// Empties the library's bounded queue of unsolicited responses (it drops what does not fit,
+/// and every MOVE adds an EXPUNGE) and says whether new mail was announced among them.
+fn drain_announcements(session: &mut ImapSession) -> bool {
+    let mut new_mail = false;
+    while let Ok(response) = session.unsolicited_responses.try_recv() {
+        new_mail |= matches!(response, UnsolicitedResponse::Exists(_));
+    }
+    new_mail
 }
 
 /// Fetches, takes and logs one message (the one line per message); says where it goes.

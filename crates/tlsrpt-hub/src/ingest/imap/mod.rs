@@ -101,7 +101,7 @@ impl ImapPoller {
             let summary =
                 mailbox::pass(&mut session, &self.config, caps, &self.intake, stopping).await?;
             *backoff = FIRST_BACKOFF;
-            if summary != PassSummary::default() {
+            if summary.archived + summary.errored + summary.left > 0 {
                 tracing::info!(
                     %account,
                     archived = summary.archived,
@@ -113,6 +113,9 @@ impl ImapPoller {
             if stopping() {
                 let _ = within("LOGOUT", session.logout()).await;
                 return Ok(());
+            }
+            if summary.new_mail {
+                continue;
             }
             if caps.idle && self.config.idle {
                 match idle(session, self.config.poll_interval, control).await? {
@@ -128,18 +131,22 @@ impl ImapPoller {
 }
 
 /// Waits in IDLE until the folder changes or `timeout` passes (then the caller polls
-/// anyway, which also retries messages left by a store outage); `None` on shutdown.
+/// anyway, which also retries messages left by a store outage); `None` on shutdown. The
+/// library's own timeout restarts at every keep-alive the server sends (Dovecot: every two
+/// minutes), so the poll interval is enforced here.
 async fn idle(
     session: ImapSession,
     timeout: Duration,
     control: &Control,
 ) -> anyhow::Result<Option<ImapSession>> {
+    let timeout = timeout.min(MAX_IDLE);
     let mut handle = session.idle();
     within("IDLE", handle.init()).await?;
     {
-        let (changed, _interrupt) = handle.wait_with_timeout(timeout.min(MAX_IDLE));
+        let (changed, _interrupt) = handle.wait_with_timeout(MAX_IDLE);
         tokio::select! {
             changed = changed => { changed?; }
+            () = tokio::time::sleep(timeout) => {}
             () = control.clone().shutdown() => return Ok(None),
         }
     }
