@@ -138,11 +138,10 @@ impl Config {
             .or(file.limits.max_decompressed_bytes)
             .unwrap_or(Limits::default().max_decompressed);
         let http = resolve_http(args, file.http)?;
-        Ok(Config {
-            database: args
-                .db
+        let explicit_database = args.db.clone().or(file.database);
+        let config = Config {
+            database: explicit_database
                 .clone()
-                .or(file.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             limits: Limits { max_decompressed },
             http,
@@ -158,7 +157,25 @@ impl Config {
                         .with_context(|| format!("[[imap]] number {}", index + 1))
                 })
                 .collect::<anyhow::Result<_>>()?,
+        };
+        Ok(match &args.command {
+            Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),
+            _ => config,
         })
+    }
+}
+
+impl Config {
+    /// `serve --demo`: its own database (never the real default one) and every domain
+    /// accepted, so reports posted while trying it out are stored.
+    fn for_demo(self, explicit_database: Option<String>) -> Config {
+        Config {
+            database: explicit_database.unwrap_or_else(|| crate::demo::DEMO_DATABASE.to_owned()),
+            unknown_domains: UnknownDomains::Accept,
+            // The demo must not move messages out of a real mailbox into its own database.
+            imap: Vec::new(),
+            ..self
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod ingest;
 mod pipeline;
 mod serve;

@@ -101,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Show(show) => show::run(&config, show),
         Command::Import(import) => import::run(&config, import),
         Command::Reprocess(reprocess) => reprocess::run(&config, reprocess),
-        Command::Serve(_) => serve::run(config),
+        Command::Serve(serve) => serve::run(config, &serve),
         Command::IngestMail => ingest_mail::run(&config),
         Command::Record(record) => record::run(record),
         Command::ImapPoll => imap_poll::run(&config),

@@ -5,9 +5,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use chrono::Utc;
 use clap::Args;
+use tlsrpt_store::Store;
 
 use crate::config::Config;
+use crate::demo;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -32,12 +36,47 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
+
+    /// Try it out: serve a separate demo database (tlsrpt-hub-demo.db unless --db names one),
+    /// filled on first start with the bundled real-world sample reports and 60 days of
+    /// generated reports for a dozen example domains. Reports about any domain are accepted.
+    #[arg(long)]
+    pub demo: bool,
 }
 
-pub fn run(config: Config) -> anyhow::Result<ExitCode> {
+pub fn run(config: Config, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(crate::serve::run(config))?;
+    runtime.block_on(async {
+        if args.demo {
+            seed_demo(&config).await?;
+        }
+        crate::serve::run(config).await
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database)
+        .await
+        .with_context(|| format!("opening demo database {}", config.database))?;
+    let seeded = demo::seed(&store, Utc::now().date_naive()).await;
+    store.close().await?;
+    match seeded? {
+        Some(seeded) => {
+            for rejected in &seeded.rejected {
+                tracing::warn!("demo input not stored: {rejected}");
+            }
+            eprintln!(
+                "demo: stored {} reports in {}",
+                seeded.reports, config.database
+            );
+        }
+        None => eprintln!(
+            "demo: {} already holds reports; not seeding",
+            config.database
+        ),
+    }
+    Ok(())
 }

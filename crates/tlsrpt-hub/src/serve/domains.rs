@@ -118,18 +118,8 @@ mod tests {
 
     #[test]
     fn built_from_config() {
-        let mut config = crate::config::Config::resolve(&crate::cli::Args {
-            db: None,
-            config: None,
-            max_decompressed: None,
-            verbose: 0,
-            command: crate::cli::Command::Serve(crate::cli::ServeArgs {
-                http_listen: None,
-                tls_cert: None,
-                tls_key: None,
-            }),
-        })
-        .unwrap();
+        let args = <crate::cli::Args as clap::Parser>::parse_from(["tlsrpt-hub", "serve"]);
+        let mut config = crate::config::Config::resolve(&args).unwrap();
         assert!(Domains::from_config(&config).refuses_everything());
         config.domains.push(DomainConfig {
             name: "example.com".into(),

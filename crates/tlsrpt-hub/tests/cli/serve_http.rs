@@ -22,6 +22,8 @@ pub struct Server {
     child: Running,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    /// The database file in `dir`.
+    db_file: &'static str,
 }
 
 impl Server {
@@ -44,10 +46,32 @@ impl Server {
             ),
         )
         .unwrap();
+        Server::spawn(dir, port, "hub.db", &["--config", config.to_str().unwrap()])
+    }
+
+    /// `serve --demo` with `dir` as working directory, where it keeps `tlsrpt-hub-demo.db`.
+    fn start_demo(dir: tempfile::TempDir) -> Server {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        Server::spawn(
+            dir,
+            port,
+            "tlsrpt-hub-demo.db",
+            &["--demo", "--http-listen", &listen],
+        )
+    }
+
+    fn spawn(
+        dir: tempfile::TempDir,
+        port: u16,
+        db_file: &'static str,
+        serve_args: &[&str],
+    ) -> Server {
         let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
         let child = hub()
-            .args(["-v", "serve", "--config"])
-            .arg(&config)
+            .args(["-v", "serve"])
+            .args(serve_args)
+            .current_dir(dir.path())
             .env("NO_COLOR", "1")
             .stderr(log)
             .spawn()
@@ -56,13 +80,14 @@ impl Server {
             child: Running(child),
             port,
             dir,
+            db_file,
         };
         server.wait_for_log("serving;");
         server
     }
 
     pub fn db(&self) -> PathBuf {
-        self.dir.path().join("hub.db")
+        self.dir.path().join(self.db_file)
     }
 
     pub fn log(&self) -> String {
@@ -100,7 +125,7 @@ impl Server {
         assert!(self.log().contains("database closed"), "{}", self.log());
         let db = self.db();
         with_store(&db, async |store| store.check_integrity().await).expect("integrity");
-        Stopped(self.dir)
+        Stopped(self.dir, self.db_file)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -127,11 +152,11 @@ pub fn free_port() -> u16 {
 }
 
 /// A stopped server's directory, kept until the test's last assertion.
-pub struct Stopped(pub tempfile::TempDir);
+pub struct Stopped(pub tempfile::TempDir, &'static str);
 
 impl Stopped {
     pub fn counts(&self) -> tlsrpt_store::StoreCounts {
-        with_store(&self.0.path().join("hub.db"), async |store| {
+        with_store(&self.0.path().join(self.1), async |store| {
             store.counts().await.unwrap()
         })
     }
@@ -587,4 +612,33 @@ fn https_serves_and_sighup_swaps_the_certificate_without_dropping_connections() 
         "the keep-alive connection made before the reload still works"
     );
     server.stop();
+}
+
+#[test]
+fn demo_seeds_its_own_database_once_and_accepts_any_domain() {
+    let server = Server::start_demo(tempfile::tempdir().unwrap());
+    assert!(server.log().contains("demo: stored"), "{}", server.log());
+    // No [[domains]] configured: the demo accepts reports about anyone's domain.
+    let answer = post(
+        &server,
+        "/v1/tlsrpt",
+        &["Content-Type: application/tlsrpt+json"],
+        &std::fs::read(corpus("invalid-policy-type-missing-counts.json")).unwrap(),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let stopped = server.stop();
+    let seeded = stopped.counts();
+    assert!(seeded.reports > 3_000, "{seeded:?}");
+    assert!(
+        !stopped.0.path().join("tlsrpt-hub.db").exists(),
+        "the real default is untouched"
+    );
+
+    let restarted = Server::start_demo(stopped.0);
+    assert!(
+        restarted.log().contains("already holds reports"),
+        "{}",
+        restarted.log()
+    );
+    assert_eq!(restarted.stop().counts(), seeded);
 }
