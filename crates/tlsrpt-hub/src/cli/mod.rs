@@ -69,7 +69,8 @@ pub enum Command {
     /// deliver reports to (RFC 8460 §5.4), `POST /v1/tlsrpt` and `POST /v1/tlsrpt/{token}`.
     ///
     /// Every report is stored before the sender gets a 2xx. SIGHUP reloads the TLS
-    /// certificate without dropping connections.
+    /// certificate without dropping connections. Also polls every [[imap]] mailbox in the
+    /// config file.
     Serve(ServeArgs),
     /// Store the reports in ONE e-mail message read on stdin: for an MTA pipe transport,
     /// procmail or sieve delivering your mailto: rua address (RFC 8460 §5.3).
