@@ -109,6 +109,25 @@ impl Serve {
             .unwrap_or(0)
     }
 
+    /// User + system CPU seconds the server has used so far (/proc/PID/stat, USER_HZ = 100).
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
     fn stop(mut self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -241,7 +260,9 @@ impl Tally {
 }
 
 /// Closed loop: each connection sends its next report as soon as the last was answered.
-fn throughput(port: u16, reports: &Reports, options: &Options) -> Tally {
+fn throughput(serve: &Serve, reports: &Reports, options: &Options) -> Tally {
+    let port = serve.port;
+    let cpu_before = serve.cpu_seconds();
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();
     let total = std::thread::scope(|scope| {
@@ -265,13 +286,17 @@ fn throughput(port: u16, reports: &Reports, options: &Options) -> Tally {
         total
     });
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = serve.cpu_seconds() - cpu_before;
     println!(
-        "throughput: {} connections, {:.1} s: {} stored (201), {} other, {:.0} stored reports/s",
+        "throughput: {} connections, {:.1} s: {} stored (201), {} other, {:.0} stored reports/s; \
+         serve used {cpu:.1} CPU s ({:.0}% of one core, {:.0} reports per serve CPU second)",
         options.connections,
         elapsed,
         total.created,
         total.other.len(),
-        total.created as f64 / elapsed
+        total.created as f64 / elapsed,
+        cpu / elapsed * 100.0,
+        total.created as f64 / cpu.max(0.01)
     );
     total
 }
@@ -356,7 +381,7 @@ fn main() {
     let reports = Reports::generate(count);
     let serve = Serve::start(&out, &db);
 
-    let mut total = throughput(serve.port, &reports, &options);
+    let mut total = throughput(&serve, &reports, &options);
     total.merge(fixed_rate(&serve, &reports, &options));
     assert!(
         reports.next.load(Ordering::Relaxed) < reports.bodies.len(),
