@@ -27,9 +27,9 @@ use chrono::{DateTime, Utc};
 
 pub use error::StoreError;
 pub use model::{
-    DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, ReportId,
-    ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId,
-    SubmissionOutcome,
+    AuthResult, Authentication, CheckChange, DailyFailureRollup, DailyPolicyRollup, DomainCheck,
+    NewDomainCheck, NewReport, NewSubmission, Origin, ReportId, ReportOutcome, RollupFilter,
+    StoreCounts, StoredReport, StoredSubmission, SubmissionId, SubmissionOutcome,
 };
 pub use prepare::PreparedSubmission;
 pub use raw::{RawBlob, RawEncoding};
@@ -214,6 +214,23 @@ impl Store {
     pub async fn check_integrity(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.check_integrity().await,
+        }
+    }
+
+    /// Stores one run of a domain's checks with its changes; returns its id.
+    pub async fn insert_domain_check(&self, check: &NewDomainCheck) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.insert_domain_check(check).await,
+        }
+    }
+
+    /// The most recent run for `domain`, with its changes.
+    pub async fn latest_domain_check(
+        &self,
+        domain: &str,
+    ) -> Result<Option<DomainCheck>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.latest_domain_check(domain).await,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod check;
 mod imap_poll;
 mod import;
 mod ingest_mail;
@@ -87,6 +88,12 @@ pub enum Command {
     /// and move each message to its archive or error folder; for cron. `serve` polls the
     /// same accounts continuously.
     ImapPoll,
+    /// Check domains as senders see them: the `_smtp._tls` TXT record, the `_mta-sts` record
+    /// and policy file, the policy against the live MX hosts, TLSA, and (--starttls) each MX
+    /// host's certificate. Every problem comes with its fix. See the end of --help for the
+    /// exit status.
+    #[command(after_long_help = check::AFTER_HELP)]
+    Check(check::CheckArgs),
 }
 
 /// Runs the chosen command.
@@ -106,5 +113,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::IngestMail => ingest_mail::run(&config),
         Command::Record(record) => record::run(record),
         Command::ImapPoll => imap_poll::run(&config),
+        Command::Check(check) => check::run(check),
     }
 }

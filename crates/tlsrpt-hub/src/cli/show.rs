@@ -49,7 +49,7 @@ pub fn run(config: &Config, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let mut out = anstream::stdout().lock();
     let mut failures = 0usize;
     let mut json_entries = Vec::new();
-    for submission in files::submissions(&args.paths) {
+    for submission in files::submissions(&args.paths, files::WalkOrder::ByName) {
         let submission = match submission {
             Ok(submission) => submission,
             Err(error) => {

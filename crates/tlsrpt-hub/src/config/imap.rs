@@ -213,6 +213,7 @@ mod tests {
         let block = &example[example.find("# [[imap]]").expect("[[imap]] example")..];
         let toml: String = block
             .lines()
+            .take_while(|line| !line.is_empty())
             .filter_map(|line| line.strip_prefix("# "))
             .filter(|line| {
                 line.split_once(" = ").is_some_and(|(key, _)| {

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
+mod check;
 mod crash;
+mod dkim;
 mod durability;
 mod imap;
 mod import;
@@ -11,6 +13,7 @@ mod reprocess;
 mod serve_http;
 mod show;
 mod show_snapshots;
+mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -12,11 +12,23 @@ use sqlx::sqlite::SqlitePool;
 use crate::StoreError;
 
 /// Version, description, SQL. Append only; never edit an entry once released.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial schema",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial schema",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "authentication",
+        include_str!("../../migrations/sqlite/0002_authentication.sql"),
+    ),
+    (
+        4,
+        "daily domain checks",
+        include_str!("../../migrations/sqlite/0004_checks.sql"),
+    ),
+];
 
 pub(super) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {
     let migrations = MIGRATIONS

@@ -7,6 +7,7 @@
 //! (WAL).
 
 mod bulk;
+mod checks;
 mod insert;
 mod migrate;
 mod read;

@@ -12,8 +12,9 @@ use super::rollup::{self, STORED_FAILURE, STORED_POLICY};
 use super::{SqliteStore, db_error};
 use crate::prepare::{day_text, from_us, parse_day};
 use crate::{
-    DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob, RawEncoding, ReportId, RollupFilter,
-    StoreCounts, StoreError, StoredReport, StoredSubmission, SubmissionId,
+    AuthResult, Authentication, DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob,
+    RawEncoding, ReportId, RollupFilter, StoreCounts, StoreError, StoredReport, StoredSubmission,
+    SubmissionId,
 };
 
 impl SqliteStore {
@@ -184,11 +185,16 @@ impl SqliteStore {
         let mut tx = sqlx::Connection::begin(&mut *conn)
             .await
             .map_err(db_error)?;
-        let Some(row) = sqlx::query("SELECT * FROM reports WHERE dedup_key = ?")
-            .bind(dedup_key)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?
+        let Some(row) = sqlx::query(
+            "SELECT reports.*, submissions.auth_result, submissions.auth_domain, \
+             submissions.auth_reason, submissions.quarantined \
+             FROM reports JOIN submissions ON submissions.id = reports.submission_id \
+             WHERE reports.dedup_key = ?",
+        )
+        .bind(dedup_key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
         else {
             return Ok(None);
         };
@@ -300,6 +306,7 @@ async fn read_report(
         None
     };
     let last_duplicate: Option<i64> = row.try_get("last_duplicate_at_us").map_err(db_error)?;
+    let auth_result: &str = row.try_get("auth_result").map_err(db_error)?;
     Ok(StoredReport {
         id: ReportId(id),
         submission_id: SubmissionId(row.try_get("submission_id").map_err(db_error)?),
@@ -325,6 +332,14 @@ async fn read_report(
         duplicate_count: unsigned(row.try_get("duplicate_count").map_err(db_error)?)?,
         last_duplicate_at: last_duplicate.map(from_us).transpose()?,
         stored_at: from_us(row.try_get("stored_at_us").map_err(db_error)?)?,
+        authentication: Authentication {
+            result: AuthResult::from_wire(auth_result).ok_or_else(|| {
+                StoreError::corrupt(format!("report {id}: auth result {auth_result:?}"))
+            })?,
+            domain: get_text("auth_domain")?,
+            reason: get_text("auth_reason")?,
+        },
+        quarantined: row.try_get("quarantined").map_err(db_error)?,
     })
 }
 
