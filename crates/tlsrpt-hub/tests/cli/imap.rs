@@ -129,7 +129,8 @@ service imap-login {{
     }
 
     fn launch(&mut self) {
-        let child = Command::new("dovecot")
+        // By path: /usr/sbin is not on every non-root user's PATH.
+        let child = Command::new("/usr/sbin/dovecot")
             .arg("-F")
             .arg("-c")
             .arg(self.path("dovecot.conf"))
