@@ -96,6 +96,20 @@ pub struct HttpConfig {
     /// MTA-STS policy files served at `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`,
     /// by host name (`mta-sts.DOMAIN`), built from `[[domains]]` `mta_sts`.
     pub mta_sts_policies: BTreeMap<String, String>,
+    /// Dashboard and API access, served on the same listener.
+    pub web: WebConfig,
+}
+
+/// Who may use the dashboard and API when they listen beyond loopback (`[web]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub admin_user: Option<String>,
+    /// PHC string of an argon2 hash (`$argon2id$v=19$...`).
+    pub admin_password_hash: Option<String>,
+    /// Secrets accepted as `Authorization: Bearer <token>` on the API.
+    #[serde(default)]
+    pub api_tokens: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +210,8 @@ struct FileConfig {
     smtp: Option<FileSmtp>,
     #[serde(default)]
     checks: FileChecks,
+    #[serde(default)]
+    web: WebConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -260,7 +276,7 @@ impl Config {
             .or(file.limits.max_decompressed_bytes)
             .unwrap_or(Limits::default().max_decompressed);
         let domains = normalise_domains(file.domains)?;
-        let mut http = resolve_http(args, file.http)?;
+        let mut http = resolve_http(args, file.http, resolve_web(file.web)?)?;
         http.mta_sts_policies = mta_sts_policies(&domains)?;
         let smtp = file
             .smtp
@@ -295,6 +311,20 @@ impl Config {
             _ => config,
         })
     }
+}
+
+fn resolve_web(web: WebConfig) -> anyhow::Result<WebConfig> {
+    if web.admin_user.is_some() != web.admin_password_hash.is_some() {
+        bail!("[web]: admin_user and admin_password_hash go together");
+    }
+    if let Some(hash) = &web.admin_password_hash {
+        argon2::password_hash::phc::PasswordHash::new(hash)
+            .map_err(|e| anyhow::anyhow!("[web] admin_password_hash is not a PHC hash: {e}"))?;
+    }
+    if web.api_tokens.iter().any(|t| t.trim().len() < 16) {
+        bail!("[web] api_tokens: each token needs at least 16 characters");
+    }
+    Ok(web)
 }
 
 impl Config {
@@ -363,7 +393,7 @@ fn system_hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
+fn resolve_http(args: &Args, file: FileHttp, web: WebConfig) -> anyhow::Result<HttpConfig> {
     let flags = match &args.command {
         Command::Serve(serve) => Some(serve),
         _ => None,
@@ -389,6 +419,7 @@ fn resolve_http(args: &Args, file: FileHttp) -> anyhow::Result<HttpConfig> {
         max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         rate_limit,
         mta_sts_policies: BTreeMap::new(),
+        web,
     })
 }
 
@@ -483,6 +514,7 @@ mod tests {
         assert_eq!(file.http.rate_limit, Some(RateLimit::default()));
         assert!(normalise_domains(file.domains).is_ok());
         assert_eq!(file.dkim, Some(DkimPolicy::default()));
+        assert_eq!(file.web, WebConfig::default());
         let checks = resolve_checks(file.checks).unwrap();
         assert!(checks.enabled);
         assert_eq!(checks.interval.as_secs(), DEFAULT_CHECK_INTERVAL_SECONDS);

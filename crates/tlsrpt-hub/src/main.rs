@@ -12,6 +12,7 @@ mod demo;
 mod ingest;
 mod pipeline;
 mod serve;
+mod web;
 
 use std::process::ExitCode;
 

@@ -16,6 +16,7 @@
 //! Storage units: instants are unix microseconds (UTC), days are the UTC day of
 //! `range_start`, counts are signed 64-bit (u64 above i64::MAX is rejected, never clamped).
 
+mod dashboard;
 mod error;
 mod group;
 mod model;
@@ -23,8 +24,12 @@ mod prepare;
 mod raw;
 mod sqlite;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
+pub use dashboard::{
+    DomainDay, ExportFilter, FailureGroup, FailureRow, FailureSpan, PolicyContext, PolicyRow,
+    PolicySeen, Provenance, ReportContext, ReportFilter, ReportListing,
+};
 pub use error::StoreError;
 pub use model::{
     AuthResult, Authentication, CheckChange, DailyFailureRollup, DailyPolicyRollup, DomainCheck,
@@ -199,6 +204,88 @@ impl Store {
     ) -> Result<Vec<DailyFailureRollup>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.daily_failure_rollups(filter).await,
+        }
+    }
+
+    /// Sessions per policy domain and day in `from..=to`, all reporters and policy types
+    /// summed: the domain list (overview) in one pass over the rollups.
+    pub async fn domain_days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DomainDay>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.domain_days(from, to).await,
+        }
+    }
+
+    /// Distinct policies (type, policy-string, mx-host) each reporter saw for one policy
+    /// domain in `from..=to`, ordered by first day.
+    pub async fn policies_seen(
+        &self,
+        policy_domain: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<PolicySeen>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.policies_seen(policy_domain, from, to).await,
+        }
+    }
+
+    /// Failure details of one policy domain in `from..=to`, grouped by result type, policy
+    /// type, reporter, receiving MX and sending IP; most failed sessions first.
+    pub async fn failure_groups(
+        &self,
+        policy_domain: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<FailureGroup>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.failure_groups(policy_domain, from, to).await,
+        }
+    }
+
+    /// First and last day of each result type ever reported for one policy domain.
+    pub async fn failure_spans(&self, policy_domain: &str) -> Result<Vec<FailureSpan>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.failure_spans(policy_domain).await,
+        }
+    }
+
+    /// One page of the report list, newest (highest id) first.
+    pub async fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportListing>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.reports(filter).await,
+        }
+    }
+
+    /// One stored report with where it came from.
+    pub async fn report_by_id(
+        &self,
+        id: ReportId,
+    ) -> Result<Option<(StoredReport, Provenance)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.report_by_id(id).await,
+        }
+    }
+
+    /// One page of policies flattened with their report, in policy id order.
+    pub async fn export_policies(
+        &self,
+        filter: &ExportFilter,
+    ) -> Result<Vec<PolicyRow>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.export_policies(filter).await,
+        }
+    }
+
+    /// One page of failure details flattened with their report and policy, in id order.
+    pub async fn export_failures(
+        &self,
+        filter: &ExportFilter,
+    ) -> Result<Vec<FailureRow>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.export_failures(filter).await,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod check;
+mod export;
 mod imap_poll;
 mod import;
 mod ingest_mail;
@@ -94,6 +95,9 @@ pub enum Command {
     /// exit status.
     #[command(after_long_help = check::AFTER_HELP)]
     Check(check::CheckArgs),
+    /// Write stored reports as flat rows (CSV or NDJSON): one row per failure detail or per
+    /// policy, each carrying its report and policy context (policy domain included).
+    Export(export::ExportArgs),
 }
 
 /// Runs the chosen command.
@@ -114,5 +118,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Record(record) => record::run(record),
         Command::ImapPoll => imap_poll::run(&config),
         Command::Check(check) => check::run(check),
+        Command::Export(export) => export::run(&config, export),
     }
 }

@@ -113,6 +113,7 @@ impl HttpReceiver {
             "HTTP(S) submissions are unauthenticated (RFC 8460 §3, §7): anyone can POST; \
              only reports about configured domains are stored"
         );
+        let web = crate::web::router(Arc::clone(intake.store()), &config.web, local);
         let state = Arc::new(HttpState {
             intake,
             limiter: RateLimiter::new(config.rate_limit),
@@ -120,7 +121,9 @@ impl HttpReceiver {
         });
         Ok(HttpReceiver {
             listener,
-            router: router(state).merge(crate::serve::mta_sts::router(&config.mta_sts_policies)),
+            router: router(state)
+                .merge(crate::serve::mta_sts::router(&config.mta_sts_policies))
+                .merge(web),
             control,
         })
     }

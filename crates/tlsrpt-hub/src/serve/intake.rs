@@ -140,6 +140,11 @@ impl Intake {
         )
     }
 
+    /// The store, for readers served beside the receivers (dashboard, API).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
     pub fn domains(&self) -> &Domains {
         &self.domains
     }

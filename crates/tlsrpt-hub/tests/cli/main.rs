@@ -1,9 +1,12 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
+mod api;
+mod browser;
 mod check;
 mod crash;
 mod dkim;
 mod durability;
+mod export;
 mod imap;
 mod import;
 mod ingest_mail;
@@ -14,6 +17,7 @@ mod serve_http;
 mod show;
 mod show_snapshots;
 mod smtp;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

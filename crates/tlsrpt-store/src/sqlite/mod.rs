@@ -10,6 +10,7 @@ mod bulk;
 mod checks;
 mod insert;
 mod migrate;
+mod query;
 mod read;
 mod rollup;
 

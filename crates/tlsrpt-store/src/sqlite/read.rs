@@ -198,7 +198,7 @@ impl SqliteStore {
         else {
             return Ok(None);
         };
-        let report = read_report(&mut tx, &row).await?;
+        let report = read_report_row(&mut tx, &row).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(report))
     }
@@ -230,7 +230,7 @@ fn submission(row: &SqliteRow) -> Result<(StoredSubmission, RawBlob), StoreError
     Ok((sub, blob))
 }
 
-async fn read_report(
+pub(super) async fn read_report_row(
     conn: &mut SqliteConnection,
     row: &SqliteRow,
 ) -> Result<StoredReport, StoreError> {
@@ -385,10 +385,10 @@ fn ip_value(text: String) -> IpValue {
     }
 }
 
-fn json_array(text: &str) -> Result<Vec<String>, StoreError> {
+pub(super) fn json_array(text: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt(format!("JSON array {text:?}: {e}")))
 }
 
-fn unsigned(value: i64) -> Result<u64, StoreError> {
+pub(super) fn unsigned(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::corrupt(format!("negative count {value}")))
 }
