@@ -15,6 +15,11 @@ use tlsrpt_core::record::generate::mta_sts_policy;
 use crate::auth::dkim::DkimPolicy;
 use crate::cli::{Args, Command};
 
+mod imap;
+
+use imap::FileImap;
+pub use imap::{ImapConfig, ImapSecurity};
+
 /// The database used when neither `--db`, `TLSRPT_HUB_DB` nor the config file name one.
 pub const DEFAULT_DATABASE: &str = "tlsrpt-hub.db";
 
@@ -35,6 +40,8 @@ pub struct Config {
     /// The policy domains this hub collects reports for.
     pub domains: Vec<DomainConfig>,
     pub unknown_domains: UnknownDomains,
+    /// Mailboxes `serve` (and `imap-poll`) fetch mailed reports from.
+    pub imap: Vec<ImapConfig>,
     /// DKIM on mailed reports (RFC 8460 §3).
     pub dkim: DkimPolicy,
     /// DNS servers for DKIM key lookups; empty = the system's (`/etc/resolv.conf`).
@@ -205,6 +212,8 @@ struct FileConfig {
     http: FileHttp,
     #[serde(default)]
     domains: Vec<DomainConfig>,
+    #[serde(default)]
+    imap: Vec<FileImap>,
     dkim: Option<DkimPolicy>,
     #[serde(default)]
     dkim_nameservers: Vec<SocketAddr>,
@@ -298,6 +307,16 @@ impl Config {
                 }
                 days => days,
             },
+            imap: file
+                .imap
+                .into_iter()
+                .enumerate()
+                .map(|(index, account)| {
+                    account
+                        .resolve()
+                        .with_context(|| format!("[[imap]] number {}", index + 1))
+                })
+                .collect::<anyhow::Result<_>>()?,
             dkim: file.dkim.unwrap_or_default(),
             dkim_nameservers: file.dkim_nameservers,
             smtp,
@@ -331,6 +350,8 @@ impl Config {
         Config {
             database: explicit_database.unwrap_or_else(|| crate::demo::DEMO_DATABASE.to_owned()),
             unknown_domains: UnknownDomains::Accept,
+            // The demo must not move messages out of a real mailbox into its own database.
+            imap: Vec::new(),
             ..self
         }
     }

@@ -20,6 +20,7 @@ mod copy;
 mod dashboard;
 mod decode;
 mod error;
+mod group;
 mod migrations;
 mod model;
 mod postgres;
@@ -48,14 +49,28 @@ pub use raw::{RawBlob, RawEncoding};
 #[derive(Debug)]
 pub struct Store {
     backend: Backend,
+    group: group::GroupCommit,
 }
 
 /// One variant per backend; adding PostgreSQL adds a variant and a match arm per method,
-/// and no caller changes.
-#[derive(Debug)]
+/// and no caller changes. Cheap to clone (connection pools are shared handles).
+#[derive(Debug, Clone)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
     Postgres(postgres::PgStore),
+}
+
+impl Backend {
+    /// Stores `submissions` in one transaction; one outcome each, in order.
+    async fn ingest(
+        &self,
+        submissions: &[PreparedSubmission],
+    ) -> Result<Vec<SubmissionOutcome>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.ingest(submissions).await,
+            Backend::Postgres(s) => s.ingest(submissions).await,
+        }
+    }
 }
 
 impl Store {
@@ -73,13 +88,18 @@ impl Store {
                 reason: "expected a SQLite path (or sqlite://path) or a postgres:// URL".into(),
             });
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            group: group::GroupCommit::default(),
+        })
     }
 
-    /// Stores one submission; see [`Store::insert_batch`].
+    /// Stores one submission; see [`Store::insert_batch`]. Concurrent calls share
+    /// transactions (group commit), so many receivers' single reports cost one durable
+    /// flush per group rather than one each.
     pub async fn insert(&self, submission: NewSubmission) -> Result<SubmissionOutcome, StoreError> {
-        let mut outcomes = self.insert_batch(vec![submission]).await?;
-        outcomes.remove(0)
+        let prepared = submission.prepare()?;
+        self.group.insert(&self.backend, prepared).await
     }
 
     /// Prepares each submission ([`NewSubmission::prepare`]) and stores the valid ones with

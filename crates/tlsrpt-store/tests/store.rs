@@ -1722,6 +1722,56 @@ fn crash_child(url: &str) {
     });
 }
 
+/// Receivers call `insert` once per report from many tasks at once; the store groups them
+/// into shared transactions. Each caller must still get its own outcome, duplicates across
+/// and within a group must be counted once, and the rollups must stay exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes_sqlite() {
+    concurrent_single_inserts_share_commits_and_keep_their_own_outcomes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes_postgres() {
+    concurrent_single_inserts_share_commits_and_keep_their_own_outcomes(Backend::Postgres).await;
+}
+
+async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes(backend: Backend) {
+    let (_fx, store) = open(backend).await;
+    let store = std::sync::Arc::new(store);
+    let tasks: Vec<_> = (0..64u32)
+        .map(|n| {
+            let store = std::sync::Arc::clone(&store);
+            // Tasks 48..64 resend reports 0..16.
+            let id = format!("group-{}", n % 48);
+            tokio::spawn(async move {
+                let outcome = store
+                    .insert(submission(vec![simple("org", &id, 1, 10, 1)]))
+                    .await
+                    .unwrap();
+                (id, outcome)
+            })
+        })
+        .collect();
+    let mut stored = std::collections::HashMap::new();
+    let mut duplicates = 0;
+    for task in tasks {
+        let (id, outcome) = task.await.unwrap();
+        match outcome.reports[..] {
+            [ReportOutcome::Stored { id: report }] => {
+                assert!(stored.insert(id, report).is_none(), "stored twice");
+            }
+            [ReportOutcome::Duplicate { .. }] => duplicates += 1,
+            ref other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((stored.len(), duplicates), (48, 16));
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.reports, counts.duplicates_seen), (48, 16));
+    store.check_integrity().await.unwrap();
+    let rollups = store.daily_policy_rollups(&all()).await.unwrap();
+    assert_eq!(rollups.iter().map(|r| r.reports).sum::<u64>(), 48);
+}
+
 // ---------------------------------------------------------------- domain checks
 
 async fn domain_checks_keep_the_latest_run_and_its_changes(backend: Backend) {

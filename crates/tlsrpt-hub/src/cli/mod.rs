@@ -2,6 +2,7 @@
 
 mod check;
 mod export;
+mod imap_poll;
 mod import;
 mod ingest_mail;
 mod migrate;
@@ -74,7 +75,8 @@ pub enum Command {
     /// deliver reports to (RFC 8460 §5.4), `POST /v1/tlsrpt` and `POST /v1/tlsrpt/{token}`.
     ///
     /// Every report is stored before the sender gets a 2xx. SIGHUP reloads the TLS
-    /// certificate without dropping connections.
+    /// certificate without dropping connections. Also polls every [[imap]] mailbox in the
+    /// config file.
     Serve(ServeArgs),
     /// Store the reports in ONE e-mail message read on stdin: for an MTA pipe transport,
     /// procmail or sieve delivering your mailto: rua address (RFC 8460 §5.3).
@@ -93,6 +95,10 @@ pub enum Command {
     /// Remove reports older than the retention period (config retention_days or
     /// --older-than-days), with their details, rollups and unreferenced raw submissions.
     Prune(prune::PruneArgs),
+    /// Fetch mailed reports once from every [[imap]] account in the config file, store them,
+    /// and move each message to its archive or error folder; for cron. `serve` polls the
+    /// same accounts continuously.
+    ImapPoll,
     /// Check domains as senders see them: the `_smtp._tls` TXT record, the `_mta-sts` record
     /// and policy file, the policy against the live MX hosts, TLSA, and (--starttls) each MX
     /// host's certificate. Every problem comes with its fix. See the end of --help for the
@@ -122,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Record(record) => record::run(record),
         Command::Migrate(migrate) => migrate::run(migrate),
         Command::Prune(prune) => prune::run(&config, prune),
+        Command::ImapPoll => imap_poll::run(&config),
         Command::Check(check) => check::run(check),
         Command::Export(export) => export::run(&config, export),
     }

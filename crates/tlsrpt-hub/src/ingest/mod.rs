@@ -3,6 +3,7 @@
 
 pub mod files;
 pub mod http;
+pub mod imap;
 pub mod smtp;
 
 use chrono::{DateTime, Utc};

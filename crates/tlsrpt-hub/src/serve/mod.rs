@@ -5,7 +5,7 @@
 //! receivers stop accepting and finish in-flight submissions, then the store is closed
 //! cleanly. SIGHUP asks receivers to reload (TLS certificates).
 //!
-//! A receiver (HTTP, SMTP/LMTP; IMAP later) plugs in by being bound in [`run`] and given
+//! A receiver (HTTP, SMTP/LMTP, IMAP pollers) plugs in by being bound in [`run`] and given
 //! an [`Intake`] and a [`Control`].
 
 mod control;
@@ -30,7 +30,7 @@ pub use rate::RateLimiter;
 pub use tls::{ReloadingCert, TlsListener};
 
 use crate::config::Config;
-use crate::ingest::{http, smtp};
+use crate::ingest::{http, imap, smtp};
 
 /// How long in-flight submissions get to finish after a shutdown request; a stalled client
 /// must not keep the process (and the store) open forever.
@@ -55,6 +55,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::clone(&store),
         config.domains.iter().map(|d| d.name.clone()).collect(),
     );
+    for account in &config.imap {
+        let poller = imap::ImapPoller::new(account.clone(), Arc::clone(&intake))
+            .with_context(|| format!("[[imap]] {}", account.label()))?;
+        let control = control.clone();
+        receivers.spawn(async move { ("imap", poller.run(control).await) });
+    }
     if let Some(config) = &config.smtp {
         let smtp = smtp::SmtpReceiver::bind(config, Arc::clone(&intake), control.clone()).await?;
         receivers.spawn(async move { ("smtp", smtp.run().await) });

@@ -128,7 +128,7 @@ impl Server {
         Stopped(self.dir, self.db_file)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
@@ -164,10 +164,10 @@ impl Stopped {
 
 /// An HTTP answer: status and body.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: String,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: String,
+    pub(crate) body: String,
 }
 
 impl Answer {
@@ -223,13 +223,13 @@ fn read_answer(stream: &mut impl Read) -> Answer {
 }
 
 /// One request on its own plain connection.
-fn post(server: &Server, path: &str, headers: &[&str], body: &[u8]) -> Answer {
+pub(crate) fn post(server: &Server, path: &str, headers: &[&str], body: &[u8]) -> Answer {
     let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port)).unwrap();
     exchange(&mut stream, path, headers, body)
 }
 
 /// The same with curl; `extra` are more curl arguments (headers, --cacert).
-fn curl(url: &str, extra: &[&str], body: &Path) -> Answer {
+pub(crate) fn curl(url: &str, extra: &[&str], body: &Path) -> Answer {
     let output = Command::new(CURL)
         .args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--data-binary"])
         .arg(format!("@{}", body.display()))
@@ -447,9 +447,9 @@ fn a_source_over_its_rate_gets_429_with_retry_after() {
     server.stop();
 }
 
-#[test]
-fn a_locked_database_gives_503_then_recovers() {
-    let server = Server::start(GENEROUS, "unknown_domains = \"accept\"");
+/// Another process (python3's sqlite3) holding SQLite's write lock until its stdin closes:
+/// the store's writes wait their busy timeout and then report the database unavailable.
+pub(crate) fn lock_database(db: &Path) -> Child {
     let mut locker = Command::new("python3")
         .args([
             "-c",
@@ -459,7 +459,7 @@ fn a_locked_database_gives_503_then_recovers() {
              print('locked', flush=True)\n\
              sys.stdin.read()\n",
         ])
-        .arg(server.db())
+        .arg(db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -469,6 +469,13 @@ fn a_locked_database_gives_503_then_recovers() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "locked");
+    locker
+}
+
+#[test]
+fn a_locked_database_gives_503_then_recovers() {
+    let server = Server::start(GENEROUS, "unknown_domains = \"accept\"");
+    let mut locker = lock_database(&server.db());
     let report = valid_report();
     let unavailable = post(&server, "/v1/tlsrpt", &[], &report);
     assert_eq!(unavailable.status, 503, "{unavailable:?}");

@@ -23,6 +23,15 @@ impl PgStore {
         &self,
         submissions: Vec<PreparedSubmission>,
     ) -> Result<Vec<SubmissionOutcome>, StoreError> {
+        self.ingest(&submissions).await
+    }
+
+    /// Stores `submissions` in one transaction (retried whole on a conflict); one outcome
+    /// each, in order.
+    pub async fn ingest(
+        &self,
+        submissions: &[PreparedSubmission],
+    ) -> Result<Vec<SubmissionOutcome>, StoreError> {
         if submissions.iter().all(|s| s.reports.is_empty()) {
             return Ok(submissions
                 .iter()
@@ -32,7 +41,6 @@ impl PgStore {
                 })
                 .collect());
         }
-        let submissions = &submissions;
         self.with_partitions(submissions.iter().flat_map(|s| &s.reports), || async move {
             let mut tx = self.pool.begin().await.map_err(db_error)?;
             let outcomes = ingest(&mut tx, submissions).await?;

@@ -37,13 +37,13 @@ const RETRIES: u32 = 5;
 /// would warn about an unknown libpq parameter).
 const MAX_CONNECTIONS_PARAM: &str = "pool_max_connections";
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct PgStore {
     pool: PgPool,
     /// Months ('YYYY-MM') whose partitions this process knows exist, so a write needs no
     /// extra round trip to check. Another process's `prune` may drop one meanwhile; a write
     /// that then finds no partition forgets them all and ensures again (see `insert`).
-    months: std::sync::Mutex<std::collections::HashSet<String>>,
+    months: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl PgStore {

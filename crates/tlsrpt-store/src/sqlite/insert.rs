@@ -28,7 +28,7 @@ impl SqliteStore {
     }
 
     /// Stores submissions in one transaction; one outcome each, in order.
-    async fn ingest(
+    pub(crate) async fn ingest(
         &self,
         submissions: &[PreparedSubmission],
     ) -> Result<Vec<SubmissionOutcome>, StoreError> {
