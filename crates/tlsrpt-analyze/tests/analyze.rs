@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use tlsrpt_analyze::{DomainInput, Window, analyze_domain, overview};
 use tlsrpt_core::{ParsedReport, PolicyType, Report};
-use tlsrpt_store::{NewReport, NewSubmission, Origin, RawBlob, RollupFilter, Store};
+use tlsrpt_store::{
+    AuthResult, Authentication, NewReport, NewSubmission, Origin, RawBlob, RollupFilter, Store,
+};
 
 const SEED: u64 = 20_260_105;
 
@@ -36,6 +38,8 @@ async fn seeded(reports: &[Report], dir: &tempfile::TempDir) -> Store {
             origin: Origin::File,
             source_name: None,
             received_at: r.date_range.end,
+            authentication: Authentication::bare(AuthResult::NotChecked),
+            quarantined: false,
             reports: vec![NewReport {
                 parsed: ParsedReport {
                     report: r.clone(),

@@ -4,6 +4,8 @@
 //! [`config::Config`] before any command runs, commands return an [`ExitCode`], and only
 //! this crate touches files, terminals and the network.
 
+mod auth;
+mod check;
 mod cli;
 mod config;
 mod demo;

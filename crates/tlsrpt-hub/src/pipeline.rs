@@ -8,7 +8,7 @@
 use thiserror::Error;
 use tlsrpt_core::extract::{ExtractError, Limits};
 use tlsrpt_core::read::{ReadReport, ReportPartError, read_reports};
-use tlsrpt_store::{NewReport, NewSubmission, RawBlob};
+use tlsrpt_store::{AuthResult, Authentication, NewReport, NewSubmission, RawBlob};
 
 use crate::ingest::Submission;
 
@@ -59,6 +59,9 @@ pub fn prepare(submission: Submission, limits: &Limits) -> Prepared {
         origin: submission.origin,
         source_name: Some(source_name.clone()),
         received_at: submission.received_at,
+        // Judged by the intake after parsing, which knows the submitter (RFC 8460 §3).
+        authentication: Authentication::bare(AuthResult::NotChecked),
+        quarantined: false,
         reports,
     });
     Prepared {

@@ -26,7 +26,10 @@ use tlsrpt_core::{
     DateRange, FailureDetail, IpValue, ParsedReport, Policy, PolicyResult, PolicyType, Report,
     ResultType, Summary,
 };
-use tlsrpt_store::{NewReport, NewSubmission, Origin, PreparedSubmission, RawBlob, Store};
+use tlsrpt_store::{
+    AuthResult, Authentication, NewReport, NewSubmission, Origin, PreparedSubmission, RawBlob,
+    Store,
+};
 
 #[derive(Clone, Copy)]
 struct Config {
@@ -161,6 +164,8 @@ fn submission(rng: &mut Rng, config: Config, i: usize) -> NewSubmission {
         origin: Origin::File,
         source_name: Some(format!("/var/spool/tlsrpt/{i}.json")),
         received_at: Utc::now(),
+        authentication: Authentication::bare(AuthResult::NotChecked),
+        quarantined: false,
         reports: vec![NewReport {
             parsed: ParsedReport {
                 report,

@@ -18,6 +18,7 @@
 
 mod dashboard;
 mod error;
+mod group;
 mod model;
 mod prepare;
 mod raw;
@@ -31,9 +32,9 @@ pub use dashboard::{
 };
 pub use error::StoreError;
 pub use model::{
-    DailyFailureRollup, DailyPolicyRollup, NewReport, NewSubmission, Origin, ReportId,
-    ReportOutcome, RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId,
-    SubmissionOutcome,
+    AuthResult, Authentication, CheckChange, DailyFailureRollup, DailyPolicyRollup, DomainCheck,
+    NewDomainCheck, NewReport, NewSubmission, Origin, ReportId, ReportOutcome, RollupFilter,
+    StoreCounts, StoredReport, StoredSubmission, SubmissionId, SubmissionOutcome,
 };
 pub use prepare::PreparedSubmission;
 pub use raw::{RawBlob, RawEncoding};
@@ -43,13 +44,26 @@ pub use raw::{RawBlob, RawEncoding};
 #[derive(Debug)]
 pub struct Store {
     backend: Backend,
+    group: group::GroupCommit,
 }
 
 /// One variant per backend; adding PostgreSQL adds a variant and a match arm per method,
-/// and no caller changes.
-#[derive(Debug)]
+/// and no caller changes. Cheap to clone (connection pools are shared handles).
+#[derive(Debug, Clone)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+}
+
+impl Backend {
+    /// Stores `submissions` in one transaction; one outcome each, in order.
+    async fn ingest(
+        &self,
+        submissions: &[PreparedSubmission],
+    ) -> Result<Vec<SubmissionOutcome>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.ingest(submissions).await,
+        }
+    }
 }
 
 impl Store {
@@ -65,13 +79,18 @@ impl Store {
                 reason: "only SQLite (a path or sqlite://path) is supported by this build".into(),
             });
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            group: group::GroupCommit::default(),
+        })
     }
 
-    /// Stores one submission; see [`Store::insert_batch`].
+    /// Stores one submission; see [`Store::insert_batch`]. Concurrent calls share
+    /// transactions (group commit), so many receivers' single reports cost one durable
+    /// flush per group rather than one each.
     pub async fn insert(&self, submission: NewSubmission) -> Result<SubmissionOutcome, StoreError> {
-        let mut outcomes = self.insert_batch(vec![submission]).await?;
-        outcomes.remove(0)
+        let prepared = submission.prepare()?;
+        self.group.insert(&self.backend, prepared).await
     }
 
     /// Prepares each submission ([`NewSubmission::prepare`]) and stores the valid ones with
@@ -282,6 +301,23 @@ impl Store {
     pub async fn check_integrity(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.check_integrity().await,
+        }
+    }
+
+    /// Stores one run of a domain's checks with its changes; returns its id.
+    pub async fn insert_domain_check(&self, check: &NewDomainCheck) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.insert_domain_check(check).await,
+        }
+    }
+
+    /// The most recent run for `domain`, with its changes.
+    pub async fn latest_domain_check(
+        &self,
+        domain: &str,
+    ) -> Result<Option<DomainCheck>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.latest_domain_check(domain).await,
         }
     }
 

@@ -64,6 +64,9 @@ pub struct NewSubmission {
     /// File path, remote address or mailbox.
     pub source_name: Option<String>,
     pub received_at: DateTime<Utc>,
+    pub authentication: Authentication,
+    /// Stored although a policy domain is not served (`unknown_domains = "quarantine"`).
+    pub quarantined: bool,
     /// A submission with no reports, or only duplicates, stores nothing.
     pub reports: Vec<NewReport>,
 }
@@ -74,6 +77,67 @@ impl NewSubmission {
     /// `reports[0].policies[1].summary.total-failure-session-count`.
     pub fn prepare(self) -> Result<PreparedSubmission, StoreError> {
         PreparedSubmission::new(self)
+    }
+}
+
+/// How far the sender of a submission is authenticated (RFC 8460 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthResult {
+    /// A valid DKIM signature aligned with the report submitter.
+    Pass,
+    /// Signed, but no signature both verified and aligned.
+    Fail,
+    /// Mail without a DKIM signature.
+    None,
+    /// HTTPS has no sender authentication (§3, §7): anyone can POST.
+    UnauthenticatedHttps,
+    /// Not checked: DKIM is off, or the report came from a file.
+    NotChecked,
+}
+
+impl AuthResult {
+    pub const ALL: &'static [AuthResult] = &[
+        AuthResult::Pass,
+        AuthResult::Fail,
+        AuthResult::None,
+        AuthResult::UnauthenticatedHttps,
+        AuthResult::NotChecked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthResult::Pass => "pass",
+            AuthResult::Fail => "fail",
+            AuthResult::None => "none",
+            AuthResult::UnauthenticatedHttps => "unauthenticated-https",
+            AuthResult::NotChecked => "not-checked",
+        }
+    }
+
+    pub fn from_wire(text: &str) -> Option<Self> {
+        AuthResult::ALL.iter().copied().find(|r| r.as_str() == text)
+    }
+}
+
+/// The authentication verdict stored with a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Authentication {
+    pub result: AuthResult,
+    /// Signing domain (DKIM `d=`) of the passing, or else the first failing, signature.
+    pub domain: Option<String>,
+    /// Why it did not pass, in words.
+    pub reason: Option<String>,
+}
+
+impl Authentication {
+    /// A verdict without signing domain or reason (`none`, `unauthenticated-https`, ...).
+    pub fn bare(result: AuthResult) -> Self {
+        Authentication {
+            result,
+            domain: None,
+            reason: None,
+        }
     }
 }
 
@@ -135,6 +199,10 @@ pub struct StoredReport {
     pub duplicate_count: u64,
     pub last_duplicate_at: Option<DateTime<Utc>>,
     pub stored_at: DateTime<Utc>,
+    /// Its submission's verdict.
+    pub authentication: Authentication,
+    /// Its submission was quarantined.
+    pub quarantined: bool,
 }
 
 /// Row counts, for `status` output and tests.
@@ -186,4 +254,37 @@ pub struct DailyFailureRollup {
     pub failed_sessions: u64,
     /// Failure-detail rows contributing to this row.
     pub details: u64,
+}
+
+/// One run of the domain checks `serve` makes daily, as the hub serialised it: the store
+/// keeps `snapshot` and `findings` as JSON text and does not interpret them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDomainCheck {
+    pub domain: String,
+    pub checked_at: DateTime<Utc>,
+    /// `pass`, `warn` or `fail`: the worst finding.
+    pub status: String,
+    pub snapshot: String,
+    pub findings: String,
+    /// What changed since the previous run of this domain.
+    pub changes: Vec<CheckChange>,
+}
+
+/// A change since the previous run (`kind` such as `sts-policy-id-changed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckChange {
+    pub kind: String,
+    pub detail: String,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainCheck {
+    pub id: i64,
+    pub domain: String,
+    pub checked_at: DateTime<Utc>,
+    pub status: String,
+    pub snapshot: String,
+    pub findings: String,
+    pub changes: Vec<CheckChange>,
 }

@@ -11,7 +11,7 @@ use tlsrpt_core::extract::MessageMeta;
 use tlsrpt_core::report::dedup_key;
 use tlsrpt_core::{Diagnostic, FailureDetail, IpValue, PolicyResult};
 
-use crate::{NewReport, NewSubmission, Origin, RawBlob, StoreError};
+use crate::{Authentication, NewReport, NewSubmission, Origin, RawBlob, StoreError};
 
 /// A submission converted and checked for storage ([`NewSubmission::prepare`]).
 ///
@@ -26,6 +26,8 @@ pub struct PreparedSubmission {
     pub(crate) origin: Origin,
     pub(crate) source_name: Option<String>,
     pub(crate) received_at_us: i64,
+    pub(crate) authentication: Authentication,
+    pub(crate) quarantined: bool,
     pub(crate) reports: Vec<PreparedReport>,
 }
 
@@ -125,6 +127,8 @@ impl PreparedSubmission {
             raw: sub.raw,
             origin: sub.origin,
             source_name: sub.source_name,
+            authentication: sub.authentication,
+            quarantined: sub.quarantined,
         })
     }
 }

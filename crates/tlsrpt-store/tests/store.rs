@@ -15,8 +15,8 @@ use tlsrpt_core::{
     PolicyResult, PolicyType, Report, ResultType, Summary,
 };
 use tlsrpt_store::{
-    NewReport, NewSubmission, Origin, RawBlob, RawEncoding, ReportOutcome, RollupFilter, Store,
-    StoreCounts, StoreError, SubmissionId,
+    AuthResult, Authentication, NewReport, NewSubmission, Origin, RawBlob, RawEncoding,
+    ReportOutcome, RollupFilter, Store, StoreCounts, StoreError, SubmissionId,
 };
 
 // ---------------------------------------------------------------- builders
@@ -110,6 +110,8 @@ fn submission(reports: Vec<NewReport>) -> NewSubmission {
         origin: Origin::File,
         source_name: Some("/var/spool/tlsrpt/in.json".into()),
         received_at: Utc.with_ymd_and_hms(2024, 5, 20, 12, 0, 0).unwrap(),
+        authentication: Authentication::bare(AuthResult::NotChecked),
+        quarantined: false,
         reports,
     }
 }
@@ -263,6 +265,11 @@ async fn every_field_reads_back() {
     let raw = br#"{"organization-name":"Example Org"}"#.repeat(20);
     let received_at =
         Utc.with_ymd_and_hms(2024, 5, 2, 3, 4, 5).unwrap() + Duration::microseconds(6);
+    let authentication = Authentication {
+        result: AuthResult::Fail,
+        domain: Some("mail.example.net".into()),
+        reason: Some("body hash does not match".into()),
+    };
     let outcome = insert_ok(
         &store,
         NewSubmission {
@@ -270,6 +277,8 @@ async fn every_field_reads_back() {
             origin: Origin::Smtp,
             source_name: Some("[2001:db8::1]:25".into()),
             received_at,
+            authentication: authentication.clone(),
+            quarantined: true,
             reports: vec![new],
         },
     )
@@ -290,6 +299,8 @@ async fn every_field_reads_back() {
     assert_eq!(stored.duplicate_count, 0);
     assert_eq!(stored.last_duplicate_at, None);
     assert!(stored.stored_at > received_at);
+    assert_eq!(stored.authentication, authentication);
+    assert!(stored.quarantined);
 
     let subs = store.submissions(None, 10).await.unwrap();
     assert_eq!(subs.len(), 1);
@@ -1053,4 +1064,95 @@ fn crash_child(path: &str) {
             out.flush().unwrap();
         }
     });
+}
+
+/// Receivers call `insert` once per report from many tasks at once; the store groups them
+/// into shared transactions. Each caller must still get its own outcome, duplicates across
+/// and within a group must be counted once, and the rollups must stay exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes() {
+    let (_dir, store) = open().await;
+    let store = std::sync::Arc::new(store);
+    let tasks: Vec<_> = (0..64u32)
+        .map(|n| {
+            let store = std::sync::Arc::clone(&store);
+            // Tasks 48..64 resend reports 0..16.
+            let id = format!("group-{}", n % 48);
+            tokio::spawn(async move {
+                let outcome = store
+                    .insert(submission(vec![simple("org", &id, 1, 10, 1)]))
+                    .await
+                    .unwrap();
+                (id, outcome)
+            })
+        })
+        .collect();
+    let mut stored = std::collections::HashMap::new();
+    let mut duplicates = 0;
+    for task in tasks {
+        let (id, outcome) = task.await.unwrap();
+        match outcome.reports[..] {
+            [ReportOutcome::Stored { id: report }] => {
+                assert!(stored.insert(id, report).is_none(), "stored twice");
+            }
+            [ReportOutcome::Duplicate { .. }] => duplicates += 1,
+            ref other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((stored.len(), duplicates), (48, 16));
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.reports, counts.duplicates_seen), (48, 16));
+    store.check_integrity().await.unwrap();
+    let rollups = store.daily_policy_rollups(&all()).await.unwrap();
+    assert_eq!(rollups.iter().map(|r| r.reports).sum::<u64>(), 48);
+}
+
+// ---------------------------------------------------------------- domain checks
+
+#[tokio::test]
+async fn domain_checks_keep_the_latest_run_and_its_changes() {
+    let (_dir, store) = open().await;
+    assert_eq!(
+        store.latest_domain_check("example.com").await.unwrap(),
+        None
+    );
+    let run = |at: u32, status: &str, changes: Vec<tlsrpt_store::CheckChange>| {
+        tlsrpt_store::NewDomainCheck {
+            domain: "example.com".into(),
+            checked_at: day(at),
+            status: status.into(),
+            snapshot: format!("{{\"run\":{at}}}"),
+            findings: "[]".into(),
+            changes,
+        }
+    };
+    store
+        .insert_domain_check(&run(1, "pass", vec![]))
+        .await
+        .unwrap();
+    let change = tlsrpt_store::CheckChange {
+        kind: "sts-policy-id-changed".into(),
+        detail: "1 -> 2".into(),
+    };
+    let id = store
+        .insert_domain_check(&run(2, "fail", vec![change.clone()]))
+        .await
+        .unwrap();
+    let latest = store
+        .latest_domain_check("example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.id, id);
+    assert_eq!(latest.checked_at, day(2));
+    assert_eq!(latest.status, "fail");
+    assert_eq!(latest.snapshot, "{\"run\":2}");
+    assert_eq!(latest.changes, [change]);
+    assert_eq!(
+        store.latest_domain_check("example.net").await.unwrap(),
+        None
+    );
+    let bad = store.insert_domain_check(&run(3, "unknown", vec![])).await;
+    assert!(bad.is_err(), "status is constrained: {bad:?}");
+    store.close().await.unwrap();
 }

@@ -34,7 +34,7 @@ const QUEUE: usize = 512;
 /// Prepared submissions waiting for the writer. The writer commits whatever has arrived, so
 /// this also caps the batch size: too small multiplies the durable commits (fsyncs), too big
 /// holds more rows in memory while the writer is busy.
-const WRITE_QUEUE: usize = 1024;
+const WRITE_QUEUE: usize = 2000;
 /// How often plain progress lines are printed when stderr is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
@@ -68,7 +68,7 @@ enum Item {
     /// Parsed and converted to rows on the worker, so the writer only writes.
     Prepared {
         source_name: String,
-        rows: Option<PreparedSubmission>,
+        rows: Option<Box<PreparedSubmission>>,
         rejections: Vec<String>,
     },
     Unreadable(InputError),
@@ -84,6 +84,7 @@ fn prepare(submission: Submission, limits: &Limits) -> Item {
     let mut rejections: Vec<String> = rejections.iter().map(ToString::to_string).collect();
     let rows = new.and_then(|new| {
         new.prepare()
+            .map(Box::new)
             .map_err(|error| rejections.push(error.to_string()))
             .ok()
     });
@@ -196,7 +197,7 @@ impl Tally {
                 for rejection in &rejections {
                     self.reject(source_name.clone(), rejection);
                 }
-                batch.extend(rows);
+                batch.extend(rows.map(|rows| *rows));
             }
         }
     }

@@ -29,10 +29,12 @@ const EX_TEMPFAIL: u8 = 75;
 pub const AFTER_HELP: &str = "\
 Exit status (sysexits.h, which MTAs map to deliver / bounce / retry):
   0   stored, or already stored (a re-sent message is counted, not stored twice)
-  65  EX_DATAERR: not a report, an unreadable report, too large, or a policy domain refused
-      by unknown_domains = \"reject\" — permanent, the MTA bounces the message
+  65  EX_DATAERR: not a report, an unreadable report, too large, a policy domain refused
+      by unknown_domains = \"reject\", or no passing DKIM signature by the submitter under
+      dkim = \"require\" — permanent, the MTA bounces the message
   75  EX_TEMPFAIL: the database is unavailable, locked or failing, stdin could not be read,
-      or the config file is broken — the MTA keeps the message queued and retries
+      the DKIM keys could not be fetched (dkim = \"require\"), or the config file is
+      broken — the MTA keeps the message queued and retries
 Exit 0 is only given after the report is committed to the database. One log line per
 message on stderr (-v to log successes too).
 

@@ -1,6 +1,8 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod check;
 mod export;
+mod imap_poll;
 mod import;
 mod ingest_mail;
 mod record;
@@ -69,7 +71,8 @@ pub enum Command {
     /// deliver reports to (RFC 8460 §5.4), `POST /v1/tlsrpt` and `POST /v1/tlsrpt/{token}`.
     ///
     /// Every report is stored before the sender gets a 2xx. SIGHUP reloads the TLS
-    /// certificate without dropping connections.
+    /// certificate without dropping connections. Also polls every [[imap]] mailbox in the
+    /// config file.
     Serve(ServeArgs),
     /// Store the reports in ONE e-mail message read on stdin: for an MTA pipe transport,
     /// procmail or sieve delivering your mailto: rua address (RFC 8460 §5.3).
@@ -82,6 +85,16 @@ pub enum Command {
     /// `_mta-sts` TXT record with a fresh id, and an MTA-STS policy file (testing mode by
     /// default).
     Record(record::RecordArgs),
+    /// Fetch mailed reports once from every [[imap]] account in the config file, store them,
+    /// and move each message to its archive or error folder; for cron. `serve` polls the
+    /// same accounts continuously.
+    ImapPoll,
+    /// Check domains as senders see them: the `_smtp._tls` TXT record, the `_mta-sts` record
+    /// and policy file, the policy against the live MX hosts, TLSA, and (--starttls) each MX
+    /// host's certificate. Every problem comes with its fix. See the end of --help for the
+    /// exit status.
+    #[command(after_long_help = check::AFTER_HELP)]
+    Check(check::CheckArgs),
     /// Write stored reports as flat rows (CSV or NDJSON): one row per failure detail or per
     /// policy, each carrying its report and policy context (policy domain included).
     Export(export::ExportArgs),
@@ -103,6 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Serve(serve) => serve::run(config, &serve),
         Command::IngestMail => ingest_mail::run(&config),
         Command::Record(record) => record::run(record),
+        Command::ImapPoll => imap_poll::run(&config),
+        Command::Check(check) => check::run(check),
         Command::Export(export) => export::run(&config, export),
     }
 }

@@ -3,9 +3,14 @@
 //! The generators live in the core crate (`tlsrpt_core::record::generate`) and validate their
 //! output with the same parsers `check` uses, so what is printed here always parses clean.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::bail;
+
+use crate::check::dns::Dns;
+use crate::check::facts::MxAnswer;
 use clap::{Args, Subcommand, ValueEnum};
 use tlsrpt_core::policy::sts::StsMode;
 use tlsrpt_core::record::RuaUri;
@@ -44,10 +49,17 @@ enum RecordKind {
     /// The MTA-STS policy file to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt
     /// (RFC 8461 §3.2). Start in `testing` mode and switch to `enforce` once reports are clean.
     MtaStsPolicy {
-        /// MX host names the policy allows (`mx.example.com` or `*.example.com`); list every
-        /// MX host of the domain.
-        #[arg(long, required = true, value_name = "HOST")]
+        /// The domain whose live MX hosts (looked up in DNS) become the `mx` lines; give
+        /// either it or --mx.
+        #[arg(required_unless_present = "mx", conflicts_with = "mx")]
+        domain: Option<String>,
+        /// MX host names the policy allows (`mx.example.com` or `*.example.com`), instead of
+        /// the domain's live MX hosts; list every MX host of the domain.
+        #[arg(long, value_name = "HOST")]
         mx: Vec<String>,
+        /// DNS server for the MX lookup [default: the system's resolvers].
+        #[arg(long, value_name = "IP:PORT", requires = "domain")]
+        resolver: Option<SocketAddr>,
         /// `testing` delivers anyway but reports failures; `enforce` refuses insecure delivery.
         #[arg(long, value_enum, default_value_t = Mode::Testing)]
         mode: Mode,
@@ -96,11 +108,42 @@ pub fn run(args: RecordArgs) -> anyhow::Result<ExitCode> {
             let id = id.unwrap_or_else(|| mta_sts_id_from_unix_time(unix_now()));
             print_txt(&format!("_mta-sts.{}", fqdn(&domain)), &mta_sts_txt(&id)?);
         }
-        RecordKind::MtaStsPolicy { mx, mode, max_age } => {
+        RecordKind::MtaStsPolicy {
+            domain,
+            mx,
+            resolver,
+            mode,
+            max_age,
+        } => {
+            let mx = match domain {
+                Some(domain) => live_mx(&domain, resolver)?,
+                None => mx,
+            };
             print!("{}", mta_sts_policy(&mode.into(), &mx, max_age)?);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The domain's MX hosts from DNS, with the resolver `check` uses: the policy then lists
+/// exactly what senders will compare it with (RFC 8461 §4.1).
+fn live_mx(domain: &str, resolver: Option<SocketAddr>) -> anyhow::Result<Vec<String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let answer = runtime.block_on(async {
+        let dns = Dns::new(resolver, Duration::from_secs(10))?;
+        anyhow::Ok(dns.mx(domain).await)
+    })?;
+    let hosts: Vec<String> = match answer {
+        MxAnswer::Hosts(hosts) => hosts.into_iter().map(|mx| mx.host).collect(),
+        MxAnswer::NoRecords => Vec::new(),
+        MxAnswer::Failed(error) => bail!("MX lookup for {domain} failed: {error}"),
+    };
+    if hosts.is_empty() || hosts.iter().any(String::is_empty) {
+        bail!("{domain} has no usable MX records (none, or a null MX); give the hosts with --mx");
+    }
+    Ok(hosts)
 }
 
 /// `example.com` → `example.com.` so the zone-file line is absolute.

@@ -121,7 +121,9 @@ impl HttpReceiver {
         });
         Ok(HttpReceiver {
             listener,
-            router: router(state).merge(web),
+            router: router(state)
+                .merge(crate::serve::mta_sts::router(&config.mta_sts_policies))
+                .merge(web),
             control,
         })
     }
@@ -404,7 +406,7 @@ fn refusal_status(kind: RefusalKind) -> StatusCode {
         RefusalKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         RefusalKind::NotAReport => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         RefusalKind::Unreadable => StatusCode::BAD_REQUEST,
-        RefusalKind::DomainNotServed => StatusCode::FORBIDDEN,
+        RefusalKind::DomainNotServed | RefusalKind::Unauthenticated => StatusCode::FORBIDDEN,
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod files;
 pub mod http;
+pub mod imap;
+pub mod smtp;
 
 use chrono::{DateTime, Utc};
 use tlsrpt_store::Origin;

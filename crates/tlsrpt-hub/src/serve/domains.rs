@@ -9,6 +9,15 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::{Config, UnknownDomains};
 
+/// What may become of a report, by its policy domains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainCheck {
+    Served,
+    /// Store it marked quarantined (`unknown_domains = "quarantine"`), for this reason.
+    Quarantine(String),
+    Refuse(String),
+}
+
 #[derive(Debug, Default)]
 pub struct Domains {
     served: HashSet<String>,
@@ -39,24 +48,30 @@ impl Domains {
         self.by_token.get(token).map(String::as_str)
     }
 
-    /// Why a report with these policy domains may not be stored, if it may not.
+    /// Whether a report with these policy domains may be stored, and how.
     ///
-    /// `bound` is the domain of the token URL it was posted to: the report must be about it.
-    /// With `unknown_domains = "reject"`, every policy domain must be listed, so a report
-    /// cannot smuggle a stranger's data in beside ours; a report without any policy domain
-    /// cannot be attributed and is refused too.
-    pub fn refusal(&self, policy_domains: &[&str], bound: Option<&str>) -> Option<String> {
+    /// `bound` is the domain of the token URL it was posted to: the report must be about it,
+    /// in every mode. Otherwise the domains not served decide, per `unknown_domains`.
+    pub fn check(&self, policy_domains: &[&str], bound: Option<&str>) -> DomainCheck {
         if let Some(bound) = bound
             && !policy_domains.contains(&bound)
         {
-            return Some(format!(
+            return DomainCheck::Refuse(format!(
                 "report is not about {bound} (policy domains: {})",
                 list(policy_domains)
             ));
         }
-        if self.unknown == UnknownDomains::Accept {
-            return None;
+        match (self.unknown, self.refusal(policy_domains)) {
+            (_, None) | (UnknownDomains::Accept, Some(_)) => DomainCheck::Served,
+            (UnknownDomains::Quarantine, Some(reason)) => DomainCheck::Quarantine(reason),
+            (UnknownDomains::Reject, Some(reason)) => DomainCheck::Refuse(reason),
         }
+    }
+
+    /// Why a report with these policy domains is not ours, if it is not: every policy
+    /// domain must be listed, so a report cannot smuggle a stranger's data in beside ours;
+    /// a report without any policy domain cannot be attributed.
+    fn refusal(&self, policy_domains: &[&str]) -> Option<String> {
         let unserved: Vec<&str> = policy_domains
             .iter()
             .copied()
@@ -99,21 +114,47 @@ mod tests {
     #[test]
     fn reject_mode_needs_every_policy_domain_served() {
         let d = domains(UnknownDomains::Reject);
-        assert_eq!(d.refusal(&["example.com"], None), None);
-        assert_eq!(d.refusal(&["example.com", "example.net"], None), None);
-        let refusal = d.refusal(&["example.com", "other.org"], None).unwrap();
+        assert_eq!(d.check(&["example.com"], None), DomainCheck::Served);
+        assert_eq!(
+            d.check(&["example.com", "example.net"], None),
+            DomainCheck::Served
+        );
+        let DomainCheck::Refuse(refusal) = d.check(&["example.com", "other.org"], None) else {
+            panic!("not refused");
+        };
         assert!(refusal.contains("other.org"), "{refusal}");
-        assert!(d.refusal(&[], None).is_some());
+        assert!(matches!(d.check(&[], None), DomainCheck::Refuse(_)));
     }
 
     #[test]
     fn accept_mode_stores_anything_but_tokens_still_bind() {
         let d = domains(UnknownDomains::Accept);
-        assert_eq!(d.refusal(&["other.org"], None), None);
-        assert_eq!(d.refusal(&[], None), None);
+        assert_eq!(d.check(&["other.org"], None), DomainCheck::Served);
+        assert_eq!(d.check(&[], None), DomainCheck::Served);
         assert_eq!(d.by_token("t0k"), Some("example.com"));
-        assert!(d.refusal(&["other.org"], Some("example.com")).is_some());
-        assert_eq!(d.refusal(&["example.com"], Some("example.com")), None);
+        assert!(matches!(
+            d.check(&["other.org"], Some("example.com")),
+            DomainCheck::Refuse(_)
+        ));
+        assert_eq!(
+            d.check(&["example.com"], Some("example.com")),
+            DomainCheck::Served
+        );
+    }
+
+    #[test]
+    fn quarantine_mode_stores_unknown_domains_aside_but_tokens_still_bind() {
+        let d = domains(UnknownDomains::Quarantine);
+        assert_eq!(d.check(&["example.com"], None), DomainCheck::Served);
+        let DomainCheck::Quarantine(reason) = d.check(&["other.org"], None) else {
+            panic!("not quarantined");
+        };
+        assert!(reason.contains("other.org"), "{reason}");
+        assert!(matches!(
+            d.check(&["other.org"], Some("example.com")),
+            DomainCheck::Refuse(_)
+        ));
+        assert!(!d.refuses_everything());
     }
 
     #[test]
@@ -124,6 +165,7 @@ mod tests {
         config.domains.push(DomainConfig {
             name: "example.com".into(),
             token: Some("s3cret".into()),
+            mta_sts: None,
         });
         let d = Domains::from_config(&config);
         assert!(!d.refuses_everything());

@@ -1,14 +1,18 @@
-//! The receivers' shared path (ARCHITECTURE: Submission → Outcome): prepare on a worker
-//! thread, check the policy domains, store, and say what happened in protocol-neutral terms.
+//! The receivers' shared path (ARCHITECTURE: Submission → Outcome): verify DKIM on mail,
+//! prepare on a worker thread, check the policy domains, judge the sender's authentication,
+//! store, and say what happened in protocol-neutral terms.
 //! Each receiver only translates an [`Outcome`] into its own answer (HTTP status, SMTP reply).
 
 use std::sync::Arc;
 
 use tlsrpt_core::extract::{ExtractErrorKind, Limits};
 use tlsrpt_core::report::ParseErrorKind;
-use tlsrpt_store::{ReportId, ReportOutcome, Store, StoreError};
+use tlsrpt_store::{
+    AuthResult, Authentication, NewSubmission, Origin, ReportId, ReportOutcome, Store, StoreError,
+};
 
-use super::domains::Domains;
+use super::domains::{DomainCheck, Domains};
+use crate::auth::dkim::{DkimPolicy, DkimVerdict, DkimVerifier};
 use crate::config::Config;
 use crate::ingest::Submission;
 use crate::pipeline::{self, Rejection};
@@ -18,6 +22,37 @@ pub struct Intake {
     store: Arc<Store>,
     limits: Limits,
     domains: Domains,
+    dkim: Dkim,
+}
+
+/// DKIM checking of mailed reports (RFC 8460 §3), per config.
+#[derive(Debug)]
+pub struct Dkim {
+    policy: DkimPolicy,
+    /// `Err` when no resolver could be set up: mail then waits (temporary failure) under
+    /// `require`, and is flagged unverified under `flag`.
+    verifier: Result<DkimVerifier, String>,
+}
+
+impl Dkim {
+    pub fn new(policy: DkimPolicy, verifier: Result<DkimVerifier, String>) -> Self {
+        Dkim { policy, verifier }
+    }
+
+    /// Verifies the submission's signatures if it came by mail and checking is on.
+    async fn verify(&self, submission: &Submission) -> Option<Result<DkimVerdict, String>> {
+        let mailed = matches!(
+            submission.origin,
+            Origin::Smtp | Origin::Lmtp | Origin::Imap | Origin::Pipe
+        );
+        if !mailed || self.policy == DkimPolicy::Off {
+            return None;
+        }
+        Some(match &self.verifier {
+            Ok(verifier) => Ok(verifier.verify(&submission.raw).await),
+            Err(error) => Err(error.clone()),
+        })
+    }
 }
 
 /// What became of one submission.
@@ -51,6 +86,8 @@ pub enum RefusalKind {
     Unreadable,
     /// About a policy domain this hub does not collect for.
     DomainNotServed,
+    /// Mail without a valid DKIM signature by the submitter, under `dkim = "require"`.
+    Unauthenticated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,11 +106,12 @@ impl Refusal {
 }
 
 impl Intake {
-    pub fn new(store: Arc<Store>, limits: Limits, domains: Domains) -> Self {
+    pub fn new(store: Arc<Store>, limits: Limits, domains: Domains, dkim: Dkim) -> Self {
         Intake {
             store,
             limits,
             domains,
+            dkim,
         }
     }
 
@@ -87,7 +125,19 @@ impl Intake {
                 "no [[domains]] configured and unknown_domains = \"reject\": every report will be refused"
             );
         }
-        Intake::new(store, config.limits, domains)
+        let verifier = match config.dkim {
+            DkimPolicy::Off => Err("DKIM checking is off".to_owned()),
+            _ => DkimVerifier::new(&config.dkim_nameservers),
+        };
+        if let (DkimPolicy::Require | DkimPolicy::Flag, Err(error)) = (config.dkim, &verifier) {
+            tracing::error!("{error}: mailed reports cannot be authenticated");
+        }
+        Intake::new(
+            store,
+            config.limits,
+            domains,
+            Dkim::new(config.dkim, verifier),
+        )
     }
 
     /// The store, for readers served beside the receivers (dashboard, API).
@@ -101,6 +151,8 @@ impl Intake {
 
     /// Reads and stores `submission`; `bound` is the one domain it must be about (token URL).
     pub async fn take(&self, submission: Submission, bound: Option<&str>) -> Outcome {
+        let origin = submission.origin;
+        let dkim = self.dkim.verify(&submission).await;
         let limits = self.limits;
         let prepared =
             match tokio::task::spawn_blocking(move || pipeline::prepare(submission, &limits)).await
@@ -108,20 +160,31 @@ impl Intake {
                 Ok(prepared) => prepared,
                 Err(error) => return Outcome::Failed(format!("parsing task failed: {error}")),
             };
-        let Some(new) = prepared.new else {
+        let Some(mut new) = prepared.new else {
             return Outcome::Refused(match prepared.rejections.first() {
                 Some(rejection) => refusal(rejection),
                 None => Refusal::new(RefusalKind::NotAReport, "no report found"),
             });
         };
         for report in &new.reports {
-            if let Some(reason) = self
+            match self
                 .domains
-                .refusal(&report.parsed.report.policy_domains(), bound)
+                .check(&report.parsed.report.policy_domains(), bound)
             {
-                return Outcome::Refused(Refusal::new(RefusalKind::DomainNotServed, reason));
+                DomainCheck::Served => {}
+                DomainCheck::Quarantine(reason) => {
+                    tracing::info!(%reason, "quarantined");
+                    new.quarantined = true;
+                }
+                DomainCheck::Refuse(reason) => {
+                    return Outcome::Refused(Refusal::new(RefusalKind::DomainNotServed, reason));
+                }
             }
         }
+        new.authentication = match authenticate(origin, dkim, &new, self.dkim.policy) {
+            Ok(authentication) => authentication,
+            Err(refused) => return refused,
+        };
         match self.store.insert(new).await {
             Ok(outcome) => {
                 let unreadable = prepared.rejections.iter().map(ToString::to_string);
@@ -130,6 +193,63 @@ impl Intake {
             Err(error) => error.into(),
         }
     }
+}
+
+/// The submission's verdict (RFC 8460 §3), or why `require` refuses it: `Unavailable` when
+/// the keys could not be fetched now (the sender retries), `Refused` otherwise.
+fn authenticate(
+    origin: Origin,
+    dkim: Option<Result<DkimVerdict, String>>,
+    new: &NewSubmission,
+    policy: DkimPolicy,
+) -> Result<Authentication, Outcome> {
+    let verdict = match dkim {
+        None if origin == Origin::Http => {
+            return Ok(Authentication::bare(AuthResult::UnauthenticatedHttps));
+        }
+        None => return Ok(Authentication::bare(AuthResult::NotChecked)),
+        Some(Err(error)) if policy == DkimPolicy::Require => {
+            return Err(Outcome::Unavailable(error));
+        }
+        Some(Err(error)) => {
+            return Ok(Authentication {
+                result: AuthResult::Fail,
+                domain: None,
+                reason: Some(error),
+            });
+        }
+        Some(Ok(verdict)) => verdict,
+    };
+    // Every report of the message must be vouched for by its own submitter (§5.3: the
+    // TLS-Report-Submitter header, which must match the contact-info domain).
+    let mut judged = None;
+    for report in &new.reports {
+        let contact = report.parsed.report.contact_domain();
+        let header = report
+            .message
+            .as_ref()
+            .and_then(|m| m.tls_report_submitter.as_deref());
+        let submitters: Vec<&str> = header.into_iter().chain(contact.as_deref()).collect();
+        let authentication = verdict.authentication(&submitters);
+        if policy == DkimPolicy::Require && authentication.result != AuthResult::Pass {
+            let reason = authentication.reason.unwrap_or_default();
+            return Err(if verdict.is_temporary(&submitters) {
+                Outcome::Unavailable(format!("DKIM: {reason}"))
+            } else {
+                Outcome::Refused(Refusal::new(
+                    RefusalKind::Unauthenticated,
+                    format!("DKIM: {reason}"),
+                ))
+            });
+        }
+        if judged
+            .as_ref()
+            .is_none_or(|j: &Authentication| j.result == AuthResult::Pass)
+        {
+            judged = Some(authentication);
+        }
+    }
+    Ok(judged.unwrap_or_else(|| verdict.authentication(&[])))
 }
 
 fn stored(reports: &[ReportOutcome], unreadable: Vec<String>) -> Outcome {

@@ -5,12 +5,13 @@
 //! receivers stop accepting and finish in-flight submissions, then the store is closed
 //! cleanly. SIGHUP asks receivers to reload (TLS certificates).
 //!
-//! A receiver (HTTP today; SMTP and IMAP later) plugs in by being bound in [`run`] and given
+//! A receiver (HTTP, SMTP/LMTP, IMAP pollers) plugs in by being bound in [`run`] and given
 //! an [`Intake`] and a [`Control`].
 
 mod control;
 mod domains;
 mod intake;
+pub mod mta_sts;
 mod rate;
 mod tls;
 
@@ -28,7 +29,7 @@ pub use rate::RateLimiter;
 pub use tls::{ReloadingCert, TlsListener};
 
 use crate::config::Config;
-use crate::ingest::http;
+use crate::ingest::{http, imap, smtp};
 
 /// How long in-flight submissions get to finish after a shutdown request; a stalled client
 /// must not keep the process (and the store) open forever.
@@ -49,6 +50,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut receivers = JoinSet::new();
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
     receivers.spawn(async move { ("http", http.run().await) });
+    for account in &config.imap {
+        let poller = imap::ImapPoller::new(account.clone(), Arc::clone(&intake))
+            .with_context(|| format!("[[imap]] {}", account.label()))?;
+        let control = control.clone();
+        receivers.spawn(async move { ("imap", poller.run(control).await) });
+    }
+    if let Some(config) = &config.smtp {
+        let smtp = smtp::SmtpReceiver::bind(config, Arc::clone(&intake), control.clone()).await?;
+        receivers.spawn(async move { ("smtp", smtp.run().await) });
+    }
+    if let Some(checks) = crate::check::daily::for_config(&config, Arc::clone(&store)) {
+        let control = control.clone();
+        receivers.spawn(async move { ("checks", checks.run(control).await) });
+    }
     drop(intake);
     tracing::info!(database = %config.database, "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");
 

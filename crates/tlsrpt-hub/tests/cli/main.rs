@@ -2,15 +2,21 @@
 
 mod api;
 mod browser;
+mod check;
 mod crash;
+mod dkim;
+mod durability;
 mod export;
+mod imap;
 mod import;
 mod ingest_mail;
+mod real_sender;
 mod record;
 mod reprocess;
 mod serve_http;
 mod show;
 mod show_snapshots;
+mod smtp;
 mod web;
 
 use std::path::{Path, PathBuf};

@@ -18,10 +18,10 @@ use crate::{corpus, gzip, hub, with_store};
 const CURL: &str = "/usr/bin/curl";
 
 /// A running `tlsrpt-hub serve` with its own config, database and log.
-struct Server {
+pub(crate) struct Server {
     child: Running,
-    port: u16,
-    dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    pub(crate) dir: tempfile::TempDir,
     /// The database file in `dir`.
     db_file: &'static str,
 }
@@ -29,12 +29,12 @@ struct Server {
 impl Server {
     /// Starts the server with `config` (TOML, appended after `database` and `[http] listen`)
     /// and waits until it accepts connections.
-    fn start(http: &str, rest: &str) -> Server {
+    pub(crate) fn start(http: &str, rest: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         Server::start_in(dir, http, rest)
     }
 
-    fn start_in(dir: tempfile::TempDir, http: &str, rest: &str) -> Server {
+    pub(crate) fn start_in(dir: tempfile::TempDir, http: &str, rest: &str) -> Server {
         let port = free_port();
         let config = dir.path().join("hub.toml");
         let db = dir.path().join("hub.db");
@@ -86,15 +86,15 @@ impl Server {
         server
     }
 
-    fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.dir.path().join(self.db_file)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
-    fn wait_for_log(&mut self, needle: &str) {
+    pub(crate) fn wait_for_log(&mut self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !self.log().contains(needle) {
             if let Some(status) = self.child.0.try_wait().unwrap() {
@@ -109,7 +109,7 @@ impl Server {
         }
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.0.id().to_string()])
             .status()
@@ -118,7 +118,7 @@ impl Server {
     }
 
     /// SIGTERM, then asserts a clean exit and an intact database; returns the database.
-    fn stop(mut self) -> Stopped {
+    pub(crate) fn stop(mut self) -> Stopped {
         self.signal("TERM");
         let status = self.child.0.wait().unwrap();
         assert!(status.success(), "serve exited {status}:\n{}", self.log());
@@ -128,13 +128,13 @@ impl Server {
         Stopped(self.dir, self.db_file)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
 
 /// Kills the server if a test fails before stopping it.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -143,7 +143,7 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
         .local_addr()
@@ -152,10 +152,10 @@ fn free_port() -> u16 {
 }
 
 /// A stopped server's directory, kept until the test's last assertion.
-struct Stopped(tempfile::TempDir, &'static str);
+pub(crate) struct Stopped(pub(crate) tempfile::TempDir, &'static str);
 
 impl Stopped {
-    fn counts(&self) -> tlsrpt_store::StoreCounts {
+    pub(crate) fn counts(&self) -> tlsrpt_store::StoreCounts {
         with_store(&self.0.path().join(self.1), async |store| {
             store.counts().await.unwrap()
         })
@@ -164,10 +164,10 @@ impl Stopped {
 
 /// An HTTP answer: status and body.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: String,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: String,
+    pub(crate) body: String,
 }
 
 impl Answer {
@@ -223,13 +223,13 @@ fn read_answer(stream: &mut impl Read) -> Answer {
 }
 
 /// One request on its own plain connection.
-fn post(server: &Server, path: &str, headers: &[&str], body: &[u8]) -> Answer {
+pub(crate) fn post(server: &Server, path: &str, headers: &[&str], body: &[u8]) -> Answer {
     let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port)).unwrap();
     exchange(&mut stream, path, headers, body)
 }
 
 /// The same with curl; `extra` are more curl arguments (headers, --cacert).
-fn curl(url: &str, extra: &[&str], body: &Path) -> Answer {
+pub(crate) fn curl(url: &str, extra: &[&str], body: &Path) -> Answer {
     let output = Command::new(CURL)
         .args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--data-binary"])
         .arg(format!("@{}", body.display()))
@@ -447,9 +447,9 @@ fn a_source_over_its_rate_gets_429_with_retry_after() {
     server.stop();
 }
 
-#[test]
-fn a_locked_database_gives_503_then_recovers() {
-    let server = Server::start(GENEROUS, "unknown_domains = \"accept\"");
+/// Another process (python3's sqlite3) holding SQLite's write lock until its stdin closes:
+/// the store's writes wait their busy timeout and then report the database unavailable.
+pub(crate) fn lock_database(db: &Path) -> Child {
     let mut locker = Command::new("python3")
         .args([
             "-c",
@@ -459,7 +459,7 @@ fn a_locked_database_gives_503_then_recovers() {
              print('locked', flush=True)\n\
              sys.stdin.read()\n",
         ])
-        .arg(server.db())
+        .arg(db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -469,6 +469,13 @@ fn a_locked_database_gives_503_then_recovers() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "locked");
+    locker
+}
+
+#[test]
+fn a_locked_database_gives_503_then_recovers() {
+    let server = Server::start(GENEROUS, "unknown_domains = \"accept\"");
+    let mut locker = lock_database(&server.db());
     let report = valid_report();
     let unavailable = post(&server, "/v1/tlsrpt", &[], &report);
     assert_eq!(unavailable.status, 503, "{unavailable:?}");
@@ -511,7 +518,7 @@ fn sigterm_finishes_an_in_flight_submission_then_exits_cleanly() {
 
 /// A self-signed certificate for 127.0.0.1 made with the openssl command line (no rcgen
 /// dependency; openssl is on every machine that runs these tests, as curl is).
-fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let cert = dir.join(format!("{name}.crt"));
     let key = dir.join(format!("{name}.key"));
     let status = Command::new("openssl")

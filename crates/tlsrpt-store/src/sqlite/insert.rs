@@ -28,7 +28,7 @@ impl SqliteStore {
     }
 
     /// Stores submissions in one transaction; one outcome each, in order.
-    async fn ingest(
+    pub(crate) async fn ingest(
         &self,
         submissions: &[PreparedSubmission],
     ) -> Result<Vec<SubmissionOutcome>, StoreError> {
@@ -304,8 +304,9 @@ struct ReportRow<'a> {
 
 const SUBMISSIONS: Template = Template {
     head: "INSERT INTO submissions (id, received_at_us, origin, source_name, raw_size, \
-           raw_sha256, raw_encoding, raw) VALUES ",
-    group: "(?, ?, ?, ?, ?, ?, ?, ?)",
+           raw_sha256, raw_encoding, auth_result, auth_domain, auth_reason, quarantined, raw) \
+           VALUES ",
+    group: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     tail: "",
 };
 
@@ -360,6 +361,10 @@ impl Plan<'_> {
             b.push(sub.raw_size);
             b.push(sub.raw.sha256().as_slice());
             b.push(sub.raw.encoding().as_str());
+            b.push(sub.authentication.result.as_str());
+            b.push(sub.authentication.domain.as_deref());
+            b.push(sub.authentication.reason.as_deref());
+            b.push(sub.quarantined);
             b.push(sub.raw.stored());
         })
         .await

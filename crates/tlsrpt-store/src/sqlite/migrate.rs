@@ -19,9 +19,19 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0001_initial.sql"),
     ),
     (
+        2,
+        "authentication",
+        include_str!("../../migrations/sqlite/0002_authentication.sql"),
+    ),
+    (
         3,
         "dashboard indexes",
         include_str!("../../migrations/sqlite/0003_dashboard.sql"),
+    ),
+    (
+        4,
+        "daily domain checks",
+        include_str!("../../migrations/sqlite/0004_checks.sql"),
     ),
 ];
 

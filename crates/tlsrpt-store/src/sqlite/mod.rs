@@ -7,6 +7,7 @@
 //! (WAL).
 
 mod bulk;
+mod checks;
 mod insert;
 mod migrate;
 mod query;
@@ -50,7 +51,7 @@ const STATEMENT_CACHE: usize = 512;
 /// background checkpoints fall behind (64 MiB at the default page size).
 const WRITER_AUTOCHECKPOINT: u32 = 16_384;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,

@@ -266,7 +266,7 @@ impl SqliteStore {
         let mut tx = sqlx::Connection::begin(&mut *conn)
             .await
             .map_err(db_error)?;
-        let Some(row) = sqlx::query("SELECT * FROM reports WHERE id = ?")
+        let Some(row) = sqlx::query(super::read::concat_report_select!("WHERE reports.id = ?"))
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await

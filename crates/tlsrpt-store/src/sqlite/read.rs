@@ -12,9 +12,24 @@ use super::rollup::{self, STORED_FAILURE, STORED_POLICY};
 use super::{SqliteStore, db_error};
 use crate::prepare::{day_text, from_us, parse_day};
 use crate::{
-    DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob, RawEncoding, ReportId, RollupFilter,
-    StoreCounts, StoreError, StoredReport, StoredSubmission, SubmissionId,
+    AuthResult, Authentication, DailyFailureRollup, DailyPolicyRollup, Origin, RawBlob,
+    RawEncoding, ReportId, RollupFilter, StoreCounts, StoreError, StoredReport, StoredSubmission,
+    SubmissionId,
 };
+
+/// A report row with the authentication columns of its submission, as [`read_report_row`]
+/// reads it, narrowed by `$filter`.
+macro_rules! concat_report_select {
+    ($filter:literal) => {
+        concat!(
+            "SELECT reports.*, submissions.auth_result, submissions.auth_domain, ",
+            "submissions.auth_reason, submissions.quarantined ",
+            "FROM reports JOIN submissions ON submissions.id = reports.submission_id ",
+            $filter
+        )
+    };
+}
+pub(super) use concat_report_select;
 
 impl SqliteStore {
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
@@ -184,7 +199,7 @@ impl SqliteStore {
         let mut tx = sqlx::Connection::begin(&mut *conn)
             .await
             .map_err(db_error)?;
-        let Some(row) = sqlx::query("SELECT * FROM reports WHERE dedup_key = ?")
+        let Some(row) = sqlx::query(concat_report_select!("WHERE reports.dedup_key = ?"))
             .bind(dedup_key)
             .fetch_optional(&mut *tx)
             .await
@@ -300,6 +315,7 @@ pub(super) async fn read_report_row(
         None
     };
     let last_duplicate: Option<i64> = row.try_get("last_duplicate_at_us").map_err(db_error)?;
+    let auth_result: &str = row.try_get("auth_result").map_err(db_error)?;
     Ok(StoredReport {
         id: ReportId(id),
         submission_id: SubmissionId(row.try_get("submission_id").map_err(db_error)?),
@@ -325,6 +341,14 @@ pub(super) async fn read_report_row(
         duplicate_count: unsigned(row.try_get("duplicate_count").map_err(db_error)?)?,
         last_duplicate_at: last_duplicate.map(from_us).transpose()?,
         stored_at: from_us(row.try_get("stored_at_us").map_err(db_error)?)?,
+        authentication: Authentication {
+            result: AuthResult::from_wire(auth_result).ok_or_else(|| {
+                StoreError::corrupt(format!("report {id}: auth result {auth_result:?}"))
+            })?,
+            domain: get_text("auth_domain")?,
+            reason: get_text("auth_reason")?,
+        },
+        quarantined: row.try_get("quarantined").map_err(db_error)?,
     })
 }
 
