@@ -15,6 +15,6 @@ pub use domain::{
     Breakdown, DailyPoint, DomainAnalysis, DomainInput, Finding, PolicyVersion, ReporterStatus,
     SilentReporter, Totals, analyze_domain,
 };
-pub use overview::{DomainOverview, SparkPoint, Status, overview};
+pub use overview::{DomainOverview, OPEN_FINDING_DAYS, SparkPoint, Status, overview};
 pub use readiness::{Evidence, Readiness, Verdict, readiness};
 pub use window::{DEFAULT_DAYS, Window};

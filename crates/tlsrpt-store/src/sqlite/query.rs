@@ -178,34 +178,29 @@ impl SqliteStore {
 
     pub async fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportListing>, StoreError> {
         let (from, to) = day_bounds(filter.from, filter.to);
-        let rows = sqlx::query(
-            "SELECT r.id, r.submission_id, r.organization_name, r.report_id, r.contact_info, \
-             r.range_start_us, r.range_end_us, r.total_successful, r.total_failed, \
-             (SELECT count(*) FROM diagnostics d WHERE d.report_id = r.id), \
-             s.origin, s.source_name, s.received_at_us \
-             FROM reports r JOIN submissions s ON s.id = r.submission_id \
-             WHERE r.id < ? AND r.range_day BETWEEN ? AND ? \
-             AND (? IS NULL OR r.organization_name = ?) \
-             AND (? IS NULL OR r.id IN (SELECT report_id FROM policies WHERE policy_domain = ?)) \
-             AND (? IS NULL OR (r.total_failed > 0) = ?) \
-             AND (? IS NULL OR EXISTS (SELECT 1 FROM diagnostics d WHERE d.report_id = r.id) = ?) \
-             ORDER BY r.id DESC LIMIT ?",
-        )
-        .bind(filter.before.map_or(i64::MAX, |id| id.0))
-        .bind(from)
-        .bind(to)
-        .bind(filter.organization.as_deref())
-        .bind(filter.organization.as_deref())
-        .bind(filter.policy_domain.as_deref())
-        .bind(filter.policy_domain.as_deref())
-        .bind(filter.has_failures)
-        .bind(filter.has_failures)
-        .bind(filter.has_diagnostics)
-        .bind(filter.has_diagnostics)
-        .bind(i64::from(filter.limit))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_error)?;
+        // Without a day range the date clause is left out: it would lead the planner to the
+        // day index and a sort of every report, instead of walking ids down to the page.
+        let sql = if filter.from.is_some() || filter.to.is_some() {
+            reports_sql!("AND r.range_day BETWEEN ? AND ? ")
+        } else {
+            reports_sql!("AND ? IS NOT NULL AND ? IS NOT NULL ")
+        };
+        let rows = sqlx::query(sql)
+            .bind(filter.before.map_or(i64::MAX, |id| id.0))
+            .bind(from)
+            .bind(to)
+            .bind(filter.organization.as_deref())
+            .bind(filter.organization.as_deref())
+            .bind(filter.policy_domain.as_deref())
+            .bind(filter.policy_domain.as_deref())
+            .bind(filter.has_failures)
+            .bind(filter.has_failures)
+            .bind(filter.has_diagnostics)
+            .bind(filter.has_diagnostics)
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db_error)?;
         let mut listings = rows
             .iter()
             .map(|row| {
@@ -373,6 +368,27 @@ impl SqliteStore {
         .collect()
     }
 }
+
+/// The report list query with a day-range clause binding two parameters.
+macro_rules! reports_sql {
+    ($days:literal) => {
+        concat!(
+            "SELECT r.id, r.submission_id, r.organization_name, r.report_id, r.contact_info, \
+             r.range_start_us, r.range_end_us, r.total_successful, r.total_failed, \
+             (SELECT count(*) FROM diagnostics d WHERE d.report_id = r.id), \
+             s.origin, s.source_name, s.received_at_us \
+             FROM reports r JOIN submissions s ON s.id = r.submission_id \
+             WHERE r.id < ? ",
+            $days,
+            "AND (? IS NULL OR r.organization_name = ?) \
+             AND (? IS NULL OR r.id IN (SELECT report_id FROM policies WHERE policy_domain = ?)) \
+             AND (? IS NULL OR (r.total_failed > 0) = ?) \
+             AND (? IS NULL OR EXISTS (SELECT 1 FROM diagnostics d WHERE d.report_id = r.id) = ?) \
+             ORDER BY r.id DESC LIMIT ?"
+        )
+    };
+}
+use reports_sql;
 
 /// Report columns (6) then policy columns (7) of a flattened export row.
 macro_rules! export_columns {
