@@ -34,7 +34,7 @@ const QUEUE: usize = 512;
 /// Prepared submissions waiting for the writer. The writer commits whatever has arrived, so
 /// this also caps the batch size: too small multiplies the durable commits (fsyncs), too big
 /// holds more rows in memory while the writer is busy.
-const WRITE_QUEUE: usize = 2000;
+const WRITE_QUEUE: usize = 1024;
 /// How often plain progress lines are printed when stderr is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
