@@ -49,6 +49,15 @@ pub struct Config {
     /// The SMTP or LMTP receiver, when configured.
     pub smtp: Option<SmtpConfig>,
     pub checks: ChecksConfig,
+    /// Days of reports to keep (`prune`, and daily in `serve`); `None` keeps everything.
+    pub retention_days: Option<u32>,
+}
+
+impl Config {
+    /// The database for messages and logs, without a password.
+    pub fn redacted_database(&self) -> String {
+        tlsrpt_store::redacted_url(&self.database)
+    }
 }
 
 /// The SMTP (or LMTP) receiver for `mailto:` rua addresses (RFC 8460 §5.3).
@@ -198,6 +207,7 @@ struct FileConfig {
     #[serde(default)]
     limits: FileLimits,
     unknown_domains: Option<UnknownDomains>,
+    retention_days: Option<u32>,
     #[serde(default)]
     http: FileHttp,
     #[serde(default)]
@@ -291,6 +301,12 @@ impl Config {
             http,
             domains,
             unknown_domains: file.unknown_domains.unwrap_or_default(),
+            retention_days: match file.retention_days {
+                Some(0) => {
+                    bail!("retention_days must be at least 1 (leave it out to keep everything)")
+                }
+                days => days,
+            },
             imap: file
                 .imap
                 .into_iter()
@@ -509,6 +525,7 @@ mod tests {
             Some(Limits::default().max_decompressed)
         );
         assert_eq!(file.unknown_domains, Some(UnknownDomains::default()));
+        assert_eq!(file.retention_days, None, "keeps everything by default");
         assert_eq!(file.http.listen, Some(DEFAULT_HTTP_LISTEN.parse().unwrap()));
         assert_eq!(file.http.max_body_bytes, Some(DEFAULT_MAX_BODY_BYTES));
         assert_eq!(file.http.rate_limit, Some(RateLimit::default()));

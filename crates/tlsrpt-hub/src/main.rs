@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod demo;
 mod ingest;
+mod metrics;
 mod pipeline;
 mod serve;
 mod web;

@@ -16,16 +16,21 @@
 //! Storage units: instants are unix microseconds (UTC), days are the UTC day of
 //! `range_start`, counts are signed 64-bit (u64 above i64::MAX is rejected, never clamped).
 
+mod copy;
 mod dashboard;
+mod decode;
 mod error;
 mod group;
+mod migrations;
 mod model;
+mod postgres;
 mod prepare;
 mod raw;
 mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use copy::CopyProgress;
 pub use dashboard::{
     DomainDay, ExportFilter, FailureGroup, FailureRow, FailureSpan, PolicyContext, PolicyRow,
     PolicySeen, Provenance, ReportContext, ReportFilter, ReportListing,
@@ -33,8 +38,8 @@ pub use dashboard::{
 pub use error::StoreError;
 pub use model::{
     AuthResult, Authentication, CheckChange, DailyFailureRollup, DailyPolicyRollup, DomainCheck,
-    NewDomainCheck, NewReport, NewSubmission, Origin, ReportId, ReportOutcome, RollupFilter,
-    StoreCounts, StoredReport, StoredSubmission, SubmissionId, SubmissionOutcome,
+    NewDomainCheck, NewReport, NewSubmission, Origin, Pruned, ReportId, ReportOutcome,
+    RollupFilter, StoreCounts, StoredReport, StoredSubmission, SubmissionId, SubmissionOutcome,
 };
 pub use prepare::PreparedSubmission;
 pub use raw::{RawBlob, RawEncoding};
@@ -52,6 +57,7 @@ pub struct Store {
 #[derive(Debug, Clone)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 impl Backend {
@@ -62,6 +68,7 @@ impl Backend {
     ) -> Result<Vec<SubmissionOutcome>, StoreError> {
         match self {
             Backend::Sqlite(s) => s.ingest(submissions).await,
+            Backend::Postgres(s) => s.ingest(submissions).await,
         }
     }
 }
@@ -73,10 +80,12 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let backend = if let Some(path) = sqlite_path(url) {
             Backend::Sqlite(sqlite::SqliteStore::open(path).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::PgStore::open(url).await?)
         } else {
             return Err(StoreError::UnsupportedUrl {
-                url: url.to_owned(),
-                reason: "only SQLite (a path or sqlite://path) is supported by this build".into(),
+                url: postgres::redact(url),
+                reason: "expected a SQLite path (or sqlite://path) or a postgres:// URL".into(),
             });
         };
         Ok(Store {
@@ -138,6 +147,7 @@ impl Store {
     ) -> Result<Vec<SubmissionOutcome>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.insert_prepared(submissions).await,
+            Backend::Postgres(s) => s.insert_prepared(submissions).await,
         }
     }
 
@@ -155,6 +165,7 @@ impl Store {
     ) -> Result<Vec<ReportOutcome>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.replace_reports(submission_id, reports).await,
+            Backend::Postgres(s) => s.replace_reports(submission_id, reports).await,
         }
     }
 
@@ -167,6 +178,7 @@ impl Store {
     ) -> Result<Vec<StoredSubmission>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.submissions(after, limit).await,
+            Backend::Postgres(s) => s.submissions(after, limit).await,
         }
     }
 
@@ -176,12 +188,14 @@ impl Store {
     ) -> Result<Option<StoredReport>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.report_by_dedup_key(dedup_key).await,
+            Backend::Postgres(s) => s.report_by_dedup_key(dedup_key).await,
         }
     }
 
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.counts().await,
+            Backend::Postgres(s) => s.counts().await,
         }
     }
 
@@ -193,6 +207,7 @@ impl Store {
     ) -> Result<Vec<DailyPolicyRollup>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.daily_policy_rollups(filter).await,
+            Backend::Postgres(s) => s.daily_policy_rollups(filter).await,
         }
     }
 
@@ -204,6 +219,7 @@ impl Store {
     ) -> Result<Vec<DailyFailureRollup>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.daily_failure_rollups(filter).await,
+            Backend::Postgres(s) => s.daily_failure_rollups(filter).await,
         }
     }
 
@@ -216,6 +232,10 @@ impl Store {
     ) -> Result<Vec<DomainDay>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.domain_days(from, to).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "domain_days",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -229,6 +249,10 @@ impl Store {
     ) -> Result<Vec<PolicySeen>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.policies_seen(policy_domain, from, to).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "policies_seen",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -242,6 +266,10 @@ impl Store {
     ) -> Result<Vec<FailureGroup>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.failure_groups(policy_domain, from, to).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "failure_groups",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -249,6 +277,10 @@ impl Store {
     pub async fn failure_spans(&self, policy_domain: &str) -> Result<Vec<FailureSpan>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.failure_spans(policy_domain).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "failure_spans",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -256,6 +288,10 @@ impl Store {
     pub async fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportListing>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.reports(filter).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "reports",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -266,6 +302,10 @@ impl Store {
     ) -> Result<Option<(StoredReport, Provenance)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.report_by_id(id).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "report_by_id",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -276,6 +316,10 @@ impl Store {
     ) -> Result<Vec<PolicyRow>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.export_policies(filter).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "export_policies",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -286,6 +330,10 @@ impl Store {
     ) -> Result<Vec<FailureRow>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.export_failures(filter).await,
+            Backend::Postgres(_) => Err(StoreError::NotImplemented {
+                operation: "export_failures",
+                backend: "PostgreSQL",
+            }),
         }
     }
 
@@ -293,6 +341,7 @@ impl Store {
     pub async fn rebuild_rollups(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.rebuild_rollups().await,
+            Backend::Postgres(s) => s.rebuild_rollups().await,
         }
     }
 
@@ -301,6 +350,22 @@ impl Store {
     pub async fn check_integrity(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.check_integrity().await,
+            Backend::Postgres(s) => s.check_integrity().await,
+        }
+    }
+
+    /// Retention: removes the reports whose `range_day` is before `before` (their policies,
+    /// failure details, diagnostics and rollup rows with them), then the raw submissions
+    /// received before `before` that no report refers to any more. Rollups keep equalling a
+    /// recomputation throughout.
+    ///
+    /// SQLite deletes exactly those days, one day per transaction. PostgreSQL drops whole
+    /// monthly partitions, so it removes a month only once all of it is before `before`
+    /// (keeping up to a month more, never less).
+    pub async fn prune(&self, before: NaiveDate) -> Result<Pruned, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.prune(before).await,
+            Backend::Postgres(s) => s.prune(before).await,
         }
     }
 
@@ -308,6 +373,7 @@ impl Store {
     pub async fn insert_domain_check(&self, check: &NewDomainCheck) -> Result<i64, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.insert_domain_check(check).await,
+            Backend::Postgres(s) => s.insert_domain_check(check).await,
         }
     }
 
@@ -318,6 +384,7 @@ impl Store {
     ) -> Result<Option<DomainCheck>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.latest_domain_check(domain).await,
+            Backend::Postgres(s) => s.latest_domain_check(domain).await,
         }
     }
 
@@ -325,8 +392,14 @@ impl Store {
     pub async fn close(self) -> Result<(), StoreError> {
         match self.backend {
             Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
         }
     }
+}
+
+/// `url` with any password replaced by `***`, for logs and messages.
+pub fn redacted_url(url: &str) -> String {
+    postgres::redact(url)
 }
 
 /// The file path in a SQLite URL, or a plain path; `None` for other schemes.

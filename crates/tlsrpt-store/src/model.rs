@@ -288,3 +288,12 @@ pub struct DomainCheck {
     pub findings: String,
     pub changes: Vec<CheckChange>,
 }
+
+/// What [`Store::prune`](crate::Store::prune) removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// Reports, with their policies, failure details and diagnostics.
+    pub reports: u64,
+    /// Raw submissions left without any report.
+    pub submissions: u64,
+}

@@ -1,5 +1,9 @@
-//! Store behaviour against real SQLite files in temporary directories.
+//! Store behaviour, every test against both backends: a real SQLite file in a temporary
+//! directory and a real PostgreSQL (a throwaway cluster per test process, a fresh database
+//! per test; see support/pg.rs).
 
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "support/rng.rs"]
 mod rng;
 
@@ -131,13 +135,107 @@ fn key(r: &NewReport) -> String {
     dedup_key(&r.parsed.report)
 }
 
-async fn open() -> (TempDir, Store) {
-    let dir = TempDir::new().unwrap();
-    let store = Store::open(dir.path().join("store.db").to_str().unwrap())
-        .await
-        .unwrap();
-    (dir, store)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
+
+/// Where a test's store lives; keeps a SQLite file's directory alive.
+struct Fixture {
+    url: String,
+    _dir: Option<TempDir>,
+}
+
+impl Fixture {
+    fn new(backend: Backend) -> Fixture {
+        match backend {
+            Backend::Sqlite => {
+                let dir = TempDir::new().unwrap();
+                Fixture {
+                    url: dir.path().join("store.db").to_str().unwrap().to_owned(),
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => Fixture {
+                url: pg::Cluster::shared().fresh_database(),
+                _dir: None,
+            },
+        }
+    }
+
+    /// Runs SQL on the database behind the store's back (to damage it on purpose).
+    async fn execute(&self, sql: &str) {
+        use sqlx::Connection;
+        if self._dir.is_some() {
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.url))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        } else {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        }
+    }
+}
+
+async fn open(backend: Backend) -> (Fixture, Store) {
+    let fixture = Fixture::new(backend);
+    let store = Store::open(&fixture.url).await.unwrap();
+    (fixture, store)
+}
+
+/// Runs each named `async fn(Backend)` as one test per backend: `sqlite::name` and
+/// `postgres::name`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Backend::Postgres).await
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    every_field_reads_back,
+    ipv4_mapped_and_plain_ips_read_back_as_addresses,
+    duplicates_in_and_across_batches_are_counted_not_stored,
+    same_report_twice_in_one_submission,
+    submission_without_reports_stores_nothing,
+    rollups_equal_rebuild_after_random_inserts,
+    rollups_filter_by_domain_and_day_range,
+    rollups_of_an_empty_store_are_empty,
+    repeated_identical_policy_counts_the_report_once,
+    check_integrity_names_a_rollup_difference,
+    replace_reports_swaps_reports_and_keeps_rollups_exact,
+    random_replacements_keep_rollups_equal_to_rebuild,
+    replace_reports_of_unknown_submission_is_refused,
+    submissions_page_in_id_order,
+    count_beyond_i64_is_refused_by_name_and_writes_nothing,
+    prepare_refuses_early_and_insert_prepared_stores,
+    i64_max_is_stored_exactly,
+    rollup_overflow_rolls_back_the_whole_transaction,
+    reopen_keeps_data_and_migrations_are_idempotent,
+    concurrent_stores_store_each_report_once,
+    prune_removes_old_reports_and_keeps_rollups_exact,
+    domain_checks_keep_the_latest_run_and_its_changes,
+);
 
 async fn insert_ok(store: &Store, sub: NewSubmission) -> tlsrpt_store::SubmissionOutcome {
     store.insert(sub).await.unwrap()
@@ -188,9 +286,8 @@ fn random_report(rng: &mut Rng) -> NewReport {
 
 // ---------------------------------------------------------------- round trip
 
-#[tokio::test]
-async fn every_field_reads_back() {
-    let (_dir, store) = open().await;
+async fn every_field_reads_back(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let start = Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap() + Duration::microseconds(250);
     let big = (1u64 << 40) + 7;
     let mut new = report(
@@ -350,9 +447,8 @@ async fn every_field_reads_back() {
     );
 }
 
-#[tokio::test]
-async fn ipv4_mapped_and_plain_ips_read_back_as_addresses() {
-    let (_dir, store) = open().await;
+async fn ipv4_mapped_and_plain_ips_read_back_as_addresses(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let mut r = simple("a.example", "ips", 1, 1, 1);
     let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
     r.parsed.report.policies[0].failure_details[0].sending_mta_ip = Some(IpValue::Addr(mapped));
@@ -389,9 +485,8 @@ fn raw_blob_compresses_plain_and_keeps_compressed() {
 
 // ---------------------------------------------------------------- duplicates
 
-#[tokio::test]
-async fn duplicates_in_and_across_batches_are_counted_not_stored() {
-    let (_dir, store) = open().await;
+async fn duplicates_in_and_across_batches_are_counted_not_stored(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let r = simple("google.com", "r1", 1, 10, 2);
     let mut later = submission(vec![r.clone()]);
     later.received_at += Duration::hours(1);
@@ -447,9 +542,8 @@ async fn duplicates_in_and_across_batches_are_counted_not_stored() {
     store.check_integrity().await.unwrap();
 }
 
-#[tokio::test]
-async fn same_report_twice_in_one_submission() {
-    let (_dir, store) = open().await;
+async fn same_report_twice_in_one_submission(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let r = simple("mail.ru", "twice", 3, 1, 0);
     let outcome = insert_ok(&store, submission(vec![r.clone(), r.clone()])).await;
     let id = stored_id(&outcome.reports[0]);
@@ -461,9 +555,8 @@ async fn same_report_twice_in_one_submission() {
     assert_eq!(stored.duplicate_count, 1);
 }
 
-#[tokio::test]
-async fn submission_without_reports_stores_nothing() {
-    let (_dir, store) = open().await;
+async fn submission_without_reports_stores_nothing(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let outcome = insert_ok(&store, submission(Vec::new())).await;
     assert_eq!(outcome.submission_id, None);
     assert!(outcome.reports.is_empty());
@@ -472,9 +565,8 @@ async fn submission_without_reports_stores_nothing() {
 
 // ---------------------------------------------------------------- rollups
 
-#[tokio::test]
-async fn rollups_equal_rebuild_after_random_inserts() {
-    let (_dir, store) = open().await;
+async fn rollups_equal_rebuild_after_random_inserts(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let mut rng = Rng(0x5eed);
     for _ in 0..8 {
         let batch = (0..1 + rng.below(12))
@@ -509,9 +601,8 @@ async fn rollups_equal_rebuild_after_random_inserts() {
     assert!(!one.is_empty() && one.iter().all(|r| r.policy_domain == "example.net"));
 }
 
-#[tokio::test]
-async fn rollups_filter_by_domain_and_day_range() {
-    let (_dir, store) = open().await;
+async fn rollups_filter_by_domain_and_day_range(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     for d in 1..=5 {
         let other = report(
             "o",
@@ -595,9 +686,8 @@ async fn rollups_filter_by_domain_and_day_range() {
     assert_eq!(failures[0].result_type, ResultType::CertificateExpired);
 }
 
-#[tokio::test]
-async fn rollups_of_an_empty_store_are_empty() {
-    let (_dir, store) = open().await;
+async fn rollups_of_an_empty_store_are_empty(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     assert!(
         store
             .daily_policy_rollups(&domain("example.com"))
@@ -615,9 +705,8 @@ async fn rollups_of_an_empty_store_are_empty() {
     store.check_integrity().await.unwrap();
 }
 
-#[tokio::test]
-async fn repeated_identical_policy_counts_the_report_once() {
-    let (_dir, store) = open().await;
+async fn repeated_identical_policy_counts_the_report_once(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let p = policy(PolicyType::Sts, Some("example.com"), 3, 0, Vec::new());
     insert_ok(
         &store,
@@ -629,25 +718,13 @@ async fn repeated_identical_policy_counts_the_report_once() {
     store.check_integrity().await.unwrap();
 }
 
-#[tokio::test]
-async fn check_integrity_names_a_rollup_difference() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    let store = Store::open(path.to_str().unwrap()).await.unwrap();
+async fn check_integrity_names_a_rollup_difference(backend: Backend) {
+    let (fx, store) = open(backend).await;
     insert_ok(&store, submission(vec![simple("o", "r", 1, 5, 1)])).await;
     store.close().await.unwrap();
-    {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        sqlx::query("UPDATE daily_policy_rollups SET successful = successful + 1")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-    }
-    let store = Store::open(path.to_str().unwrap()).await.unwrap();
+    fx.execute("UPDATE daily_policy_rollups SET successful = successful + 1")
+        .await;
+    let store = Store::open(&fx.url).await.unwrap();
     match store.check_integrity().await {
         Err(StoreError::Corrupt { what }) => {
             assert!(what.contains("daily_policy_rollups"), "{what}")
@@ -660,9 +737,8 @@ async fn check_integrity_names_a_rollup_difference() {
 
 // ---------------------------------------------------------------- reprocess
 
-#[tokio::test]
-async fn replace_reports_swaps_reports_and_keeps_rollups_exact() {
-    let (_dir, store) = open().await;
+async fn replace_reports_swaps_reports_and_keeps_rollups_exact(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let kept = simple("google.com", "kept", 1, 10, 4);
     let dropped = simple("google.com", "dropped", 2, 7, 0);
     let other = simple("microsoft.com", "other", 1, 3, 1);
@@ -758,9 +834,8 @@ async fn replace_reports_swaps_reports_and_keeps_rollups_exact() {
     store.check_integrity().await.unwrap();
 }
 
-#[tokio::test]
-async fn random_replacements_keep_rollups_equal_to_rebuild() {
-    let (_dir, store) = open().await;
+async fn random_replacements_keep_rollups_equal_to_rebuild(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let mut rng = Rng(42);
     let mut ids = Vec::new();
     for _ in 0..30 {
@@ -781,18 +856,16 @@ async fn random_replacements_keep_rollups_equal_to_rebuild() {
     }
 }
 
-#[tokio::test]
-async fn replace_reports_of_unknown_submission_is_refused() {
-    let (_dir, store) = open().await;
+async fn replace_reports_of_unknown_submission_is_refused(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     match store.replace_reports(SubmissionId(99), Vec::new()).await {
         Err(StoreError::InvalidValue { field, .. }) => assert_eq!(field, "submission_id"),
         other => panic!("expected InvalidValue, got {other:?}"),
     }
 }
 
-#[tokio::test]
-async fn submissions_page_in_id_order() {
-    let (_dir, store) = open().await;
+async fn submissions_page_in_id_order(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     for i in 0..5 {
         insert_ok(
             &store,
@@ -808,9 +881,8 @@ async fn submissions_page_in_id_order() {
 
 // ---------------------------------------------------------------- refusals
 
-#[tokio::test]
-async fn count_beyond_i64_is_refused_by_name_and_writes_nothing() {
-    let (_dir, store) = open().await;
+async fn count_beyond_i64_is_refused_by_name_and_writes_nothing(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let mut bad = simple("o", "huge", 1, 1, 1);
     bad.parsed.report.policies[0].failure_details[0].failed_session_count = u64::MAX;
     let good = simple("o", "fine", 1, 1, 0);
@@ -855,9 +927,8 @@ async fn count_beyond_i64_is_refused_by_name_and_writes_nothing() {
     store.check_integrity().await.unwrap();
 }
 
-#[tokio::test]
-async fn prepare_refuses_early_and_insert_prepared_stores() {
-    let (_dir, store) = open().await;
+async fn prepare_refuses_early_and_insert_prepared_stores(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let mut bad = simple("o", "huge", 1, 1, 0);
     bad.parsed.report.policies[0]
         .summary
@@ -885,18 +956,16 @@ async fn prepare_refuses_early_and_insert_prepared_stores() {
     assert!(store.insert_prepared(Vec::new()).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn i64_max_is_stored_exactly() {
-    let (_dir, store) = open().await;
+async fn i64_max_is_stored_exactly(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let r = simple("o", "max", 1, i64::MAX as u64, 0);
     insert_ok(&store, submission(vec![r.clone()])).await;
     let stored = store.report_by_dedup_key(&key(&r)).await.unwrap().unwrap();
     assert_eq!(stored.parsed, r.parsed);
 }
 
-#[tokio::test]
-async fn rollup_overflow_rolls_back_the_whole_transaction() {
-    let (_dir, store) = open().await;
+async fn rollup_overflow_rolls_back_the_whole_transaction(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     insert_ok(
         &store,
         submission(vec![simple("o", "a", 1, i64::MAX as u64, 0)]),
@@ -926,25 +995,25 @@ async fn rollup_overflow_rolls_back_the_whole_transaction() {
 
 // ---------------------------------------------------------------- open / reopen
 
-#[tokio::test]
-async fn reopen_keeps_data_and_migrations_are_idempotent() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("nested.db");
-    let url = format!("sqlite://{}", path.display());
-    let store = Store::open(&url).await.unwrap();
+async fn reopen_keeps_data_and_migrations_are_idempotent(backend: Backend) {
+    let (fx, store) = open(backend).await;
     let r = simple("o", "persist", 4, 9, 0);
     insert_ok(&store, submission(vec![r.clone()])).await;
     store.close().await.unwrap();
-    assert!(
-        !dir.path().join("nested.db-wal").exists()
-            || std::fs::metadata(dir.path().join("nested.db-wal"))
-                .unwrap()
-                .len()
-                == 0
-    );
+    if backend == Backend::Sqlite {
+        let wal = format!("{}-wal", fx.url);
+        assert!(
+            std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+            "close leaves one self-contained file"
+        );
+        // The sqlite:// form names the same file.
+        let store = Store::open(&format!("sqlite://{}", fx.url)).await.unwrap();
+        assert_eq!(store.counts().await.unwrap().reports, 1);
+        store.close().await.unwrap();
+    }
 
     for _ in 0..2 {
-        let store = Store::open(path.to_str().unwrap()).await.unwrap();
+        let store = Store::open(&fx.url).await.unwrap();
         assert_eq!(store.counts().await.unwrap().reports, 1);
         assert!(store.report_by_dedup_key(&key(&r)).await.unwrap().is_some());
         store.check_integrity().await.unwrap();
@@ -954,12 +1023,28 @@ async fn reopen_keeps_data_and_migrations_are_idempotent() {
 
 #[tokio::test]
 async fn unsupported_url_is_refused() {
-    match Store::open("postgres://localhost/tlsrpt").await {
+    match Store::open("mysql://user:secret@localhost/tlsrpt").await {
         Err(StoreError::UnsupportedUrl { url, .. }) => {
-            assert_eq!(url, "postgres://localhost/tlsrpt")
+            assert_eq!(
+                url, "mysql://user:***@localhost/tlsrpt",
+                "password never shown"
+            )
         }
         other => panic!("expected UnsupportedUrl, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_unavailable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Store::open(&format!("postgres://postgres@127.0.0.1:{port}/tlsrpt"))
+        .await
+        .unwrap_err();
+    assert!(err.is_temporary(), "{err:?}");
 }
 
 #[tokio::test]
@@ -970,29 +1055,600 @@ async fn unwritable_location_is_unavailable() {
     assert!(err.is_temporary(), "{err:?}");
 }
 
+// ---------------------------------------------------------------- retention
+
+/// SQLite prunes exactly the days before the cutoff; PostgreSQL whole months only.
+async fn prune_removes_old_reports_and_keeps_rollups_exact(backend: Backend) {
+    let (fx, store) = open(backend).await;
+    let at = |m: u32, d: u32| Utc.with_ymd_and_hms(2024, m, d, 0, 0, 0).unwrap();
+    let mut old = submission(vec![
+        report(
+            "o",
+            "march",
+            at(3, 10),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                1,
+                1,
+                vec![detail(ResultType::CertificateExpired, 1)],
+            )],
+        ),
+        report(
+            "o",
+            "april",
+            at(4, 20),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                2,
+                0,
+                Vec::new(),
+            )],
+        ),
+    ]);
+    old.received_at = at(4, 21);
+    insert_ok(&store, old).await;
+    // One submission with an old and a recent report: its raw bytes must stay.
+    let mut mixed = submission(vec![
+        report(
+            "o",
+            "april-late",
+            at(4, 30),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                4,
+                0,
+                Vec::new(),
+            )],
+        ),
+        report(
+            "o",
+            "may-1",
+            at(5, 1),
+            vec![policy(
+                PolicyType::Sts,
+                Some("example.com"),
+                8,
+                0,
+                Vec::new(),
+            )],
+        ),
+    ]);
+    mixed.received_at = at(5, 2);
+    insert_ok(&store, mixed).await;
+    let mut recent = submission(vec![report(
+        "o",
+        "may-20",
+        at(5, 20),
+        vec![policy(
+            PolicyType::Sts,
+            Some("example.com"),
+            16,
+            0,
+            Vec::new(),
+        )],
+    )]);
+    recent.received_at = at(5, 21);
+    insert_ok(&store, recent).await;
+
+    // Another receiver has written to April (and so knows its partitions exist).
+    let other = Store::open(&fx.url).await.unwrap();
+    let april = report(
+        "o",
+        "april-2",
+        at(4, 2),
+        vec![policy(
+            PolicyType::Sts,
+            Some("example.com"),
+            1,
+            0,
+            Vec::new(),
+        )],
+    );
+    insert_ok(&other, submission(vec![april])).await;
+
+    let pruned = store.prune(at(5, 1).date_naive()).await.unwrap();
+    assert_eq!(
+        pruned,
+        tlsrpt_store::Pruned {
+            reports: 4,
+            submissions: 1
+        }
+    );
+    store.check_integrity().await.unwrap();
+    let counts = store.counts().await.unwrap();
+    // The other receiver's submission was received on May 20: its raw bytes stay.
+    assert_eq!(
+        (counts.reports, counts.submissions, counts.failure_details),
+        (2, 3, 0)
+    );
+    let days: Vec<_> = store
+        .daily_policy_rollups(&all())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.day, r.successful))
+        .collect();
+    assert_eq!(
+        days,
+        vec![(at(5, 1).date_naive(), 8), (at(5, 20).date_naive(), 16)]
+    );
+
+    // Mid-month: SQLite removes May 1; PostgreSQL keeps May until all of it is old.
+    let pruned = store.prune(at(5, 15).date_naive()).await.unwrap();
+    let expected = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 0,
+    };
+    assert_eq!(pruned.reports, expected);
+    assert_eq!(store.counts().await.unwrap().reports, 2 - expected);
+    store.check_integrity().await.unwrap();
+    // A late report for a pruned month is stored again (its partition is recreated).
+    let late = report(
+        "o",
+        "late",
+        at(4, 25),
+        vec![policy(
+            PolicyType::Sts,
+            Some("example.com"),
+            1,
+            0,
+            Vec::new(),
+        )],
+    );
+    stored_id(&insert_ok(&store, submission(vec![late])).await.reports[0]);
+    store.check_integrity().await.unwrap();
+}
+
+// ---------------------------------------------------------------- SQLite → PostgreSQL
+
+/// Every row arrives, ids included; the copy behaves like the original (duplicates are
+/// recognised, new ids do not collide, reprocessing finds the raw bytes).
+#[tokio::test]
+async fn copy_into_postgres_keeps_every_row() {
+    let (_lite_fx, lite) = open(Backend::Sqlite).await;
+    let mut rng = Rng(7);
+    let mut keys = Vec::new();
+    for _ in 0..40 {
+        let mut reports: Vec<NewReport> = (0..1 + rng.below(3))
+            .map(|_| random_report(&mut rng))
+            .collect();
+        reports[0].parsed.diagnostics.push(Diagnostic {
+            code: DiagnosticCode::UnknownKey,
+            path: "policies[0].x".into(),
+            message: "kept".into(),
+        });
+        reports[0].message = Some(MessageMeta {
+            tls_report_domain: Some("example.com".into()),
+            ..MessageMeta::default()
+        });
+        keys.extend(reports.iter().map(key));
+        insert_ok(&lite, submission(reports)).await;
+    }
+    // A replaced submission leaves an id gap the copy must not reuse.
+    let first = lite.submissions(None, 1).await.unwrap()[0].id;
+    lite.replace_reports(first, Vec::new()).await.unwrap();
+    let (_pg_fx, pg) = open(Backend::Postgres).await;
+    let mut seen = Vec::new();
+    let counts = lite
+        .copy_into(&pg, |p| seen.push((p.table, p.copied, p.total)))
+        .await
+        .unwrap();
+    assert!(
+        seen.iter()
+            .any(|&(t, c, n)| t == "failure_details" && c == n && n > 0)
+    );
+    let lite_counts = lite.counts().await.unwrap();
+    assert_eq!(pg.counts().await.unwrap(), lite_counts);
+    assert_eq!(counts[1], ("reports", lite_counts.reports));
+    for k in &keys {
+        assert_eq!(
+            pg.report_by_dedup_key(k).await.unwrap(),
+            lite.report_by_dedup_key(k).await.unwrap()
+        );
+    }
+    assert_eq!(
+        pg.daily_failure_rollups(&all()).await.unwrap(),
+        lite.daily_failure_rollups(&all()).await.unwrap()
+    );
+    assert_eq!(
+        pg.submissions(None, 1000).await.unwrap(),
+        lite.submissions(None, 1000).await.unwrap()
+    );
+    pg.check_integrity().await.unwrap();
+    let next = insert_ok(&pg, submission(vec![simple("o", "after-copy", 9, 1, 0)])).await;
+    let lite_next = insert_ok(&lite, submission(vec![simple("o", "after-copy", 9, 1, 0)])).await;
+    assert_eq!(next, lite_next, "ids continue where the source's would");
+    match lite.copy_into(&pg, |_| ()).await {
+        Err(StoreError::InvalidValue { reason, .. }) => {
+            assert!(reason.contains("not empty"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- several writers
+
+/// Two store handles on one database (two receivers) insert overlapping batches at the same
+/// time: the database's unique key decides, so each report is stored once and every other
+/// receipt is counted on it.
+async fn concurrent_stores_store_each_report_once(backend: Backend) {
+    let (fx, first) = open(backend).await;
+    let second = Store::open(&fx.url).await.unwrap();
+    let shared: Vec<NewReport> = (0..60)
+        .map(|i| simple("shared.example", &format!("s{i}"), 1 + i % 5, 10, 1))
+        .collect();
+    let write = |store: Store, own: &'static str| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for (i, chunk) in shared.chunks(6).enumerate() {
+                let mut reports = chunk.to_vec();
+                reports.push(simple(own, &format!("{own}{i}"), 2, 3, 0));
+                let batch = reports.into_iter().map(|r| submission(vec![r])).collect();
+                for outcome in store.insert_batch(batch).await.unwrap() {
+                    outcomes.push(outcome.unwrap());
+                }
+            }
+            (store, outcomes)
+        })
+    };
+    let (a, b) = tokio::join!(write(first, "a.example"), write(second, "b.example"));
+    let (first, a) = a.unwrap();
+    let (second, b) = b.unwrap();
+    let stored = a
+        .iter()
+        .chain(&b)
+        .flat_map(|o| &o.reports)
+        .filter(|r| matches!(r, ReportOutcome::Stored { .. }))
+        .count();
+    assert_eq!(
+        stored,
+        60 + 10 + 10,
+        "each shared report stored by exactly one writer"
+    );
+    let counts = first.counts().await.unwrap();
+    assert_eq!(
+        (counts.reports, counts.submissions, counts.duplicates_seen),
+        (80, 80, 60)
+    );
+    for r in &shared {
+        let kept = second.report_by_dedup_key(&key(r)).await.unwrap().unwrap();
+        assert_eq!(kept.duplicate_count, 1);
+    }
+    first.check_integrity().await.unwrap();
+    let rollups = first
+        .daily_policy_rollups(&domain("example.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rollups.iter().map(|r| r.reports).sum::<u64>(),
+        80,
+        "duplicates add nothing to rollups"
+    );
+}
+
+/// Both migration sets define the same tables with the same columns, read from each
+/// database's own catalog after migrating. PostgreSQL adds only the partition key to the
+/// tables partitioned by report month (see migrations/postgres/0001_initial.sql).
+#[tokio::test]
+async fn both_migration_sets_define_the_same_tables_and_columns() {
+    use std::collections::BTreeSet;
+    const PARTITION_KEYS: [(&str, &str); 3] = [
+        ("diagnostics", "range_day"),
+        ("failure_details", "range_day"),
+        ("policies", "range_day"),
+    ];
+    /// SQLite declared type → the PostgreSQL types that mirror it.
+    fn mirrors(sqlite: &str, postgres: &str) -> bool {
+        matches!(
+            (sqlite, postgres),
+            ("INTEGER", "bigint" | "boolean") | ("TEXT", "text" | "date") | ("BLOB", "bytea")
+        )
+    }
+    let sqlite = Fixture::new(Backend::Sqlite);
+    let postgres = Fixture::new(Backend::Postgres);
+    for fx in [&sqlite, &postgres] {
+        Store::open(&fx.url).await.unwrap().close().await.unwrap();
+    }
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", sqlite.url))
+        .await
+        .unwrap();
+    let lite: Vec<(String, String, String)> = sqlx::query(
+        "SELECT m.name, c.name, c.type FROM sqlite_schema m JOIN pragma_table_info(m.name) c \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect();
+    let lite_versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&postgres.url).await.unwrap();
+    let pg: Vec<(String, String, String)> = sqlx::query(
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, NULL) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+         AND a.attnum > 0 AND NOT a.attisdropped AND c.relname <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect();
+    let pg_versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        lite_versions, pg_versions,
+        "one migration per version in each set"
+    );
+
+    let names = |rows: &[(String, String, String)]| -> BTreeSet<(String, String)> {
+        rows.iter()
+            .map(|(t, c, _)| (t.clone(), c.clone()))
+            .collect()
+    };
+    let expected_extra: BTreeSet<(String, String)> = PARTITION_KEYS
+        .iter()
+        .map(|(t, c)| (t.to_string(), c.to_string()))
+        .collect();
+    let lite_names = names(&lite);
+    let pg_names = names(&pg);
+    assert_eq!(
+        lite_names.difference(&pg_names).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "SQLite columns missing in PostgreSQL"
+    );
+    assert_eq!(
+        pg_names
+            .difference(&lite_names)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        expected_extra,
+        "PostgreSQL columns beyond the partition keys"
+    );
+    for (table, column, lite_type) in &lite {
+        let (_, _, pg_type) = pg
+            .iter()
+            .find(|(t, c, _)| t == table && c == column)
+            .unwrap();
+        assert!(
+            mirrors(lite_type, pg_type),
+            "{table}.{column}: SQLite {lite_type} vs PostgreSQL {pg_type}"
+        );
+    }
+}
+
+/// Citus distributes a table by one column and needs it in every unique key; the rollups
+/// are to be distributed by policy domain (docs/postgresql.md).
+#[tokio::test]
+async fn rollup_keys_allow_sharding_by_policy_domain() {
+    use sqlx::Connection;
+    let fx = Fixture::new(Backend::Postgres);
+    Store::open(&fx.url).await.unwrap().close().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&fx.url).await.unwrap();
+    let keys: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT t.relname::text, i.relname::text, \
+         EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid \
+                 AND a.attname = 'policy_domain' AND a.attnum = ANY(x.indkey)) \
+         FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid \
+         JOIN pg_class i ON i.oid = x.indexrelid \
+         WHERE x.indisunique AND t.relname IN ('daily_policy_rollups', 'daily_failure_rollups')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for (table, index, has_domain) in keys {
+        assert!(
+            has_domain,
+            "{table}: unique key {index} lacks policy_domain"
+        );
+    }
+}
+
+/// TLS to the database: `sslmode=verify-full` with the test CA connects (and the session is
+/// encrypted, as PostgreSQL itself reports); with another CA the connection is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_postgres_verifies_the_server_certificate() {
+    use sqlx::Connection;
+    let certs = TempDir::new().unwrap();
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(certs.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    for ca in ["ca", "other-ca"] {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=tlsrpt test {ca}"),
+        ]);
+    }
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        certs.path().join("san.ext"),
+        "subjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    let source = certs.path().to_owned();
+    let cluster = tokio::task::spawn_blocking(move || {
+        pg::Cluster::start_with(|dir| {
+            for file in ["server.pem", "server.key"] {
+                std::fs::copy(source.join(file), dir.join(file)).unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                dir.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+            vec![
+                "-c".into(),
+                "ssl=on".into(),
+                "-c".into(),
+                format!("ssl_cert_file={}", dir.join("server.pem").display()),
+                "-c".into(),
+                format!("ssl_key_file={}", dir.join("server.key").display()),
+            ]
+        })
+    })
+    .await
+    .unwrap();
+    let url = cluster.fresh_database();
+    let ca = certs.path().join("ca.pem");
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display());
+    let store = Store::open(&verified).await.unwrap();
+    insert_ok(&store, submission(vec![simple("o", "over-tls", 1, 1, 0)])).await;
+    store.close().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&verified).await.unwrap();
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(encrypted, "the session is TLS");
+    conn.close().await.unwrap();
+
+    let other = certs.path().join("other-ca.pem");
+    let wrong = format!("{url}?sslmode=verify-full&sslrootcert={}", other.display());
+    assert!(
+        Store::open(&wrong).await.is_err(),
+        "a server the CA did not sign is refused"
+    );
+}
+
+/// PostgreSQL going away mid-service: writes fail as temporary (receivers answer "try again"),
+/// and once it is back the same store handle works again, without reopening.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restart_is_temporary_and_the_pool_recovers() {
+    let cluster = tokio::task::spawn_blocking(pg::Cluster::start)
+        .await
+        .unwrap();
+    let url = cluster.fresh_database();
+    let store = Store::open(&url).await.unwrap();
+    insert_ok(&store, submission(vec![simple("o", "before", 1, 1, 0)])).await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop();
+        cluster
+    })
+    .await
+    .unwrap();
+    let err = store
+        .insert(submission(vec![simple("o", "during", 1, 1, 0)]))
+        .await
+        .unwrap_err();
+    assert!(err.is_temporary(), "{err:?}");
+    assert!(store.counts().await.unwrap_err().is_temporary());
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.restart();
+        cluster
+    })
+    .await
+    .unwrap();
+    if let Err(e) = store
+        .insert(submission(vec![simple("o", "after", 1, 1, 0)]))
+        .await
+    {
+        panic!("{e:?}\n{}", cluster.log());
+    }
+    let counts = store.counts().await.unwrap();
+    assert_eq!(counts.reports, 2, "the refused report was not stored");
+    store.check_integrity().await.unwrap();
+}
+
 // ---------------------------------------------------------------- crash safety
 
 const CRASH_CHILD: &str = "TLSRPT_STORE_CRASH_CHILD";
 
-/// Kills (SIGKILL) a process in the middle of a stream of batch inserts, then checks that
-/// every batch it had seen acknowledged is there, whole, with exact rollups.
 #[test]
-fn killed_writer_keeps_every_acknowledged_report() {
+fn killed_writer_keeps_every_acknowledged_report_sqlite() {
+    killed_writer_keeps_every_acknowledged_report(
+        Backend::Sqlite,
+        "killed_writer_keeps_every_acknowledged_report_sqlite",
+    );
+}
+
+#[test]
+fn killed_writer_keeps_every_acknowledged_report_postgres() {
+    killed_writer_keeps_every_acknowledged_report(
+        Backend::Postgres,
+        "killed_writer_keeps_every_acknowledged_report_postgres",
+    );
+}
+
+/// Kills (SIGKILL) a process in the middle of a stream of batch inserts, then checks that
+/// every batch it had seen acknowledged is there, whole, with exact rollups. The child is
+/// this test binary running `test` again with the store's URL in the environment.
+fn killed_writer_keeps_every_acknowledged_report(backend: Backend, test: &str) {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
-    if let Some(path) = std::env::var_os(CRASH_CHILD) {
-        return crash_child(path.to_str().unwrap());
+    if let Some(url) = std::env::var_os(CRASH_CHILD) {
+        return crash_child(url.to_str().unwrap());
     }
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("crash.db");
+    let fx = Fixture::new(backend);
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "killed_writer_keeps_every_acknowledged_report",
-            "--nocapture",
-        ])
-        .env(CRASH_CHILD, &path)
+        .args(["--exact", test, "--nocapture"])
+        .env(CRASH_CHILD, &fx.url)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -1011,7 +1667,7 @@ fn killed_writer_keeps_every_acknowledged_report() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Store::open(path.to_str().unwrap()).await.unwrap();
+        let store = Store::open(&fx.url).await.unwrap();
         store.check_integrity().await.unwrap();
         let counts = store.counts().await.unwrap();
         assert!(
@@ -1029,11 +1685,11 @@ fn killed_writer_keeps_every_acknowledged_report() {
 
 /// The child: inserts batches of 20 two-policy reports forever, printing the running total
 /// after each commit returns.
-fn crash_child(path: &str) {
+fn crash_child(url: &str) {
     use std::io::Write;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Store::open(path).await.unwrap();
+        let store = Store::open(url).await.unwrap();
         let mut total = 0u64;
         for batch in 0.. {
             let subs = (0..20)
@@ -1070,8 +1726,17 @@ fn crash_child(path: &str) {
 /// into shared transactions. Each caller must still get its own outcome, duplicates across
 /// and within a group must be counted once, and the rollups must stay exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes() {
-    let (_dir, store) = open().await;
+async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes_sqlite() {
+    concurrent_single_inserts_share_commits_and_keep_their_own_outcomes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes_postgres() {
+    concurrent_single_inserts_share_commits_and_keep_their_own_outcomes(Backend::Postgres).await;
+}
+
+async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     let store = std::sync::Arc::new(store);
     let tasks: Vec<_> = (0..64u32)
         .map(|n| {
@@ -1109,9 +1774,8 @@ async fn concurrent_single_inserts_share_commits_and_keep_their_own_outcomes() {
 
 // ---------------------------------------------------------------- domain checks
 
-#[tokio::test]
-async fn domain_checks_keep_the_latest_run_and_its_changes() {
-    let (_dir, store) = open().await;
+async fn domain_checks_keep_the_latest_run_and_its_changes(backend: Backend) {
+    let (_fx, store) = open(backend).await;
     assert_eq!(
         store.latest_domain_check("example.com").await.unwrap(),
         None

@@ -106,7 +106,7 @@ pub fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let store = runtime
         .block_on(Store::open(&config.database))
-        .with_context(|| format!("opening database {}", config.database))?;
+        .with_context(|| format!("opening database {}", config.redacted_database()))?;
     let (items_tx, items_rx) = async_mpsc::channel(WRITE_QUEUE);
     let tally = thread::scope(|scope| {
         spawn_stages(scope, &args.paths, config.limits, jobs, items_tx);

@@ -5,6 +5,8 @@ mod export;
 mod imap_poll;
 mod import;
 mod ingest_mail;
+mod migrate;
+mod prune;
 mod record;
 mod reprocess;
 mod serve;
@@ -17,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 
+pub use prune::cutoff as retention_cutoff;
 pub use serve::ServeArgs;
 
 /// Self-hosted collector and analyzer for SMTP TLS Reporting (TLS-RPT, RFC 8460).
@@ -27,8 +30,9 @@ pub use serve::ServeArgs;
 #[derive(Debug, Parser)]
 #[command(name = "tlsrpt-hub", version, propagate_version = true)]
 pub struct Args {
-    /// Database: a SQLite file path (default: tlsrpt-hub.db in the working directory).
-    #[arg(long, global = true, env = "TLSRPT_HUB_DB", value_name = "PATH")]
+    /// Database: a SQLite file path (default: tlsrpt-hub.db in the working directory) or a
+    /// postgres:// URL (several receivers on one database).
+    #[arg(long, global = true, env = "TLSRPT_HUB_DB", value_name = "PATH|URL")]
     pub db: Option<String>,
 
     /// Configuration file (TOML); flags and environment variables override it.
@@ -85,6 +89,12 @@ pub enum Command {
     /// `_mta-sts` TXT record with a fresh id, and an MTA-STS policy file (testing mode by
     /// default).
     Record(record::RecordArgs),
+    /// Copy a SQLite database into an empty PostgreSQL database (ids included), with a
+    /// progress bar, then verify every table's row count.
+    Migrate(migrate::MigrateArgs),
+    /// Remove reports older than the retention period (config retention_days or
+    /// --older-than-days), with their details, rollups and unreferenced raw submissions.
+    Prune(prune::PruneArgs),
     /// Fetch mailed reports once from every [[imap]] account in the config file, store them,
     /// and move each message to its archive or error folder; for cron. `serve` polls the
     /// same accounts continuously.
@@ -116,6 +126,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Serve(serve) => serve::run(config, &serve),
         Command::IngestMail => ingest_mail::run(&config),
         Command::Record(record) => record::run(record),
+        Command::Migrate(migrate) => migrate::run(migrate),
+        Command::Prune(prune) => prune::run(&config, prune),
         Command::ImapPoll => imap_poll::run(&config),
         Command::Check(check) => check::run(check),
         Command::Export(export) => export::run(&config, export),

@@ -34,7 +34,7 @@ pub fn run(config: &Config, _args: ReprocessArgs) -> anyhow::Result<ExitCode> {
     let tally = runtime.block_on(async {
         let store = Store::open(&config.database)
             .await
-            .with_context(|| format!("opening database {}", config.database))?;
+            .with_context(|| format!("opening database {}", config.redacted_database()))?;
         let tally = reprocess_all(&store, config).await?;
         store.close().await?;
         anyhow::Ok(tally)

@@ -24,7 +24,7 @@ use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::serve::{IncomingStream, Listener};
 use chrono::Utc;
 use http_body_util::BodyExt;
@@ -155,7 +155,20 @@ fn router(state: Arc<HttpState>) -> Router {
     Router::new()
         .route("/v1/tlsrpt", post(submit))
         .route("/v1/tlsrpt/{token}", post(submit_for_token))
+        .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// Prometheus/OpenMetrics scrape endpoint (crate::metrics).
+async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.intake.metrics().render(),
+    )
+        .into_response()
 }
 
 async fn submit(
@@ -185,6 +198,7 @@ async fn receive(
     let content_type = header_text(request.headers(), header::CONTENT_TYPE).to_owned();
     let domain = token.and_then(|token| state.intake.domains().by_token(token));
     let (answer, bytes) = answer(state, peer, token.map(|_| domain), request).await;
+
     tracing::info!(
         %peer,
         domain = domain.unwrap_or("-"),
@@ -206,6 +220,11 @@ async fn answer(
     bound: Option<Option<&str>>,
     request: Request,
 ) -> (Answer, usize) {
+    // Refusals before the intake sees the body; the intake counts its own.
+    let refuse = |answer: Answer, reason| {
+        state.intake.metrics().rejection("http", reason);
+        (answer, 0)
+    };
     if let Err(wait) = state.limiter.check(peer.ip()) {
         let seconds = wait.as_secs().max(1);
         let answer = Answer::error(
@@ -215,24 +234,35 @@ async fn answer(
                 peer.ip()
             ),
         );
-        return (answer.retry_after(seconds.to_string()), 0);
+        return refuse(answer.retry_after(seconds.to_string()), "rate_limited");
     }
     let bound = match bound {
         Some(None) => {
-            return (
+            return refuse(
                 Answer::error(StatusCode::NOT_FOUND, "unknown submission token"),
-                0,
+                "unknown_token",
             );
         }
         Some(Some(domain)) => Some(domain),
         None => None,
     };
     if let Err(answer) = check_headers(request.headers(), state.max_body_bytes) {
-        return (answer, 0);
+        let reason = match answer.status {
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            _ => "unsupported_encoding",
+        };
+        return refuse(answer, reason);
     }
     let raw = match read_body(request.into_body(), state.max_body_bytes).await {
         Ok(raw) => raw,
-        Err(answer) => return (answer, 0),
+        Err(answer) => {
+            let reason = match answer.status {
+                StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                StatusCode::REQUEST_TIMEOUT => "timeout",
+                _ => "bad_request",
+            };
+            return refuse(answer, reason);
+        }
     };
     let bytes = raw.len();
     let submission = Submission {

@@ -4,6 +4,7 @@
 //! Each receiver only translates an [`Outcome`] into its own answer (HTTP status, SMTP reply).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tlsrpt_core::extract::{ExtractErrorKind, Limits};
 use tlsrpt_core::report::ParseErrorKind;
@@ -15,6 +16,7 @@ use super::domains::{DomainCheck, Domains};
 use crate::auth::dkim::{DkimPolicy, DkimVerdict, DkimVerifier};
 use crate::config::Config;
 use crate::ingest::Submission;
+use crate::metrics::{Metrics, SubmissionOutcome};
 use crate::pipeline::{self, Rejection};
 
 #[derive(Debug)]
@@ -22,6 +24,7 @@ pub struct Intake {
     store: Arc<Store>,
     limits: Limits,
     domains: Domains,
+    metrics: Arc<Metrics>,
     dkim: Dkim,
 }
 
@@ -96,6 +99,19 @@ pub struct Refusal {
     pub reason: String,
 }
 
+impl RefusalKind {
+    /// The `reason` label of the rejection metric.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            RefusalKind::TooLarge => "too_large",
+            RefusalKind::NotAReport => "not_a_report",
+            RefusalKind::Unreadable => "unreadable",
+            RefusalKind::DomainNotServed => "domain_not_served",
+            RefusalKind::Unauthenticated => "unauthenticated",
+        }
+    }
+}
+
 impl Refusal {
     pub fn new(kind: RefusalKind, reason: impl Into<String>) -> Self {
         Refusal {
@@ -111,6 +127,7 @@ impl Intake {
             store,
             limits,
             domains,
+            metrics: Arc::new(Metrics::new()),
             dkim,
         }
     }
@@ -149,8 +166,29 @@ impl Intake {
         &self.domains
     }
 
+    /// Every receiver's counters (the one path every submission takes is the place to count).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Reads and stores `submission`; `bound` is the one domain it must be about (token URL).
     pub async fn take(&self, submission: Submission, bound: Option<&str>) -> Outcome {
+        let started = Instant::now();
+        let (origin, bytes) = (submission.origin, submission.raw.len());
+        let outcome = self.take_uncounted(submission, bound).await;
+        let counted = match &outcome {
+            Outcome::Stored { .. } => SubmissionOutcome::Stored,
+            Outcome::Duplicate { .. } => SubmissionOutcome::Duplicate,
+            Outcome::Refused(refusal) => SubmissionOutcome::Refused(refusal.kind.as_label()),
+            Outcome::Unavailable(_) => SubmissionOutcome::Unavailable,
+            Outcome::Failed(_) => SubmissionOutcome::Failed,
+        };
+        self.metrics
+            .submission(origin, counted, bytes, started.elapsed());
+        outcome
+    }
+
+    async fn take_uncounted(&self, submission: Submission, bound: Option<&str>) -> Outcome {
         let origin = submission.origin;
         let dkim = self.dkim.verify(&submission).await;
         let limits = self.limits;

@@ -13,6 +13,7 @@ mod domains;
 mod intake;
 pub mod mta_sts;
 mod rate;
+mod retention;
 mod tls;
 
 use std::sync::Arc;
@@ -42,7 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = Arc::new(
         Store::open(&config.database)
             .await
-            .with_context(|| format!("opening database {}", config.database))?,
+            .with_context(|| format!("opening database {}", config.redacted_database()))?,
     );
     let intake = Arc::new(Intake::for_config(Arc::clone(&store), &config));
     let (controller, control) = control::channel();
@@ -50,6 +51,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut receivers = JoinSet::new();
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
     receivers.spawn(async move { ("http", http.run().await) });
+    let gauges = Arc::clone(intake.metrics()).refresh_from(
+        Arc::clone(&store),
+        config.domains.iter().map(|d| d.name.clone()).collect(),
+    );
     for account in &config.imap {
         let poller = imap::ImapPoller::new(account.clone(), Arc::clone(&intake))
             .with_context(|| format!("[[imap]] {}", account.label()))?;
@@ -65,7 +70,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         receivers.spawn(async move { ("checks", checks.run(control).await) });
     }
     drop(intake);
-    tracing::info!(database = %config.database, "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");
+    let retention = config
+        .retention_days
+        .map(|days| retention::spawn(Arc::clone(&store), days));
+
+    tracing::info!(database = %config.redacted_database(), "serving; SIGTERM or SIGINT stops, SIGHUP reloads certificates");
 
     let early_end = loop {
         tokio::select! {
@@ -89,6 +98,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     if let Err(error) = drain(&mut receivers).await {
         result = result.and(Err(error));
+    }
+    // Background readers of the store hold it too; stop them before closing it.
+    for task in retention.into_iter().chain([gauges]) {
+        task.abort();
+        let _ = task.await;
     }
     let store = Arc::try_unwrap(store)
         .map_err(|_| anyhow!("submissions still running after shutdown; database not closed"))?;

@@ -10,6 +10,8 @@ mod export;
 mod imap;
 mod import;
 mod ingest_mail;
+mod metrics;
+mod postgres;
 mod real_sender;
 mod record;
 mod reprocess;

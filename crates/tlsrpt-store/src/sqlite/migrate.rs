@@ -1,18 +1,12 @@
-//! Schema migrations for SQLite, embedded in the binary.
-//!
-//! sqlx's own [`Migrator`] runs them (each in a transaction, recorded with a checksum in
-//! `_sqlx_migrations`, so an edited migration is detected instead of silently skipped). Only
-//! the `migrate!` macro needs sqlx's `macros` feature; building the list by hand from
-//! `include_str!` gives the same embedded migrations without that compile-time stack.
+//! Schema migrations for SQLite (see [`crate::migrations`]).
 
-use sqlx::SqlSafeStr;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::SqlitePool;
 
 use crate::StoreError;
+use crate::migrations::{List, migrator};
 
 /// Version, description, SQL. Append only; never edit an entry once released.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const MIGRATIONS: List = &[
     (
         1,
         "initial schema",
@@ -36,19 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 pub(super) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
+    migrator(MIGRATIONS)
         .run(pool)
         .await
         .map_err(|e| StoreError::Migration(e.into()))

@@ -8,10 +8,12 @@
 
 mod bulk;
 mod checks;
+mod export;
 mod insert;
 mod migrate;
 mod query;
 mod read;
+mod retention;
 mod rollup;
 
 use std::time::Duration;
