@@ -15,6 +15,7 @@ use tlsrpt_core::report::{format_utc, to_rfc_json};
 use tlsrpt_core::{Diagnostic, Report};
 use tlsrpt_store::{Provenance, ReportId, ReportListing, StoredReport, SubmissionId};
 
+use super::checks::{self, DomainChecks};
 use super::data::{self, DomainPage};
 use super::export::{self, Format, Rows};
 use super::query::{ExportParams, ListParams, ReportParams, WindowParams};
@@ -30,6 +31,7 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/domains/{domain}", get(domain))
         .route("/api/v1/domains/{domain}/timeseries", get(timeseries))
         .route("/api/v1/domains/{domain}/breakdowns", get(breakdowns))
+        .route("/api/v1/domains/{domain}/checks", get(checks))
         .route("/api/v1/reports", get(reports))
         .route("/api/v1/reports/{id}", get(report))
         .route("/api/v1/reports/{id}/json", get(report_json))
@@ -107,6 +109,15 @@ async fn breakdowns(
         failures_by_receiving_mx: a.failures_by_receiving_mx,
         failures_by_sending_ip: a.failures_by_sending_ip,
     }))
+}
+
+/// The latest daily DNS/MTA-STS check; independent of reports, so a configured domain
+/// nobody has reported on yet still has one.
+async fn checks(
+    State(state): State<Arc<WebState>>,
+    Path(domain): Path<String>,
+) -> Result<Json<DomainChecks>, WebError> {
+    Ok(Json(checks::latest(&state.store, &domain).await?))
 }
 
 #[derive(Serialize)]

@@ -12,6 +12,7 @@
 mod api;
 mod auth;
 pub mod charts;
+mod checks;
 mod data;
 pub mod export;
 mod pages;
@@ -60,6 +61,8 @@ pub(crate) enum WebError {
     NotFound(String),
     BadRequest(String),
     Store(StoreError),
+    /// Stored data we cannot read back (a bug or a hand-edited database); logged, 500.
+    Internal(String),
 }
 
 impl From<StoreError> for WebError {
@@ -74,7 +77,7 @@ impl WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Store(e) if e.is_temporary() => StatusCode::SERVICE_UNAVAILABLE,
-            WebError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -84,6 +87,10 @@ impl WebError {
             WebError::Store(e) => {
                 tracing::error!(error = %e, "dashboard query failed");
                 "the database could not answer; see the server log".to_owned()
+            }
+            WebError::Internal(m) => {
+                tracing::error!("{m}");
+                "stored data could not be read; see the server log".to_owned()
             }
         }
     }

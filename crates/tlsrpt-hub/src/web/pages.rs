@@ -17,6 +17,7 @@ use tlsrpt_core::report::format_utc;
 
 use super::api::{self, ReportDetail, ReportList, rfc_json};
 use super::charts::{self, SUCCESS_COLOUR, Series, failure_colour};
+use super::checks::{self, LatestCheck};
 use super::data::{self, DomainPage};
 use super::query::{ListParams, ReportParams, WindowParams, non_empty};
 use super::{WebError, WebState, asset, auth};
@@ -211,6 +212,8 @@ struct DomainPageView {
     a: DomainAnalysis,
     chart: String,
     failure_chart: String,
+    /// The latest daily DNS/MTA-STS check, if `serve` has run one for this domain.
+    check: Option<LatestCheck>,
 }
 
 impl DomainPageView {
@@ -293,10 +296,12 @@ async fn domain(
             &series,
         );
         drop(series);
+        let check = checks::latest(&state.store, &a.domain).await?.latest;
         Ok(DomainPageView {
             layout: Layout::new(&state, &headers),
             chart,
             failure_chart,
+            check,
             a,
         })
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::web::{Seeded, WebServer, XSS_DOMAIN, XSS_ORG};
 
 /// Validates `value` against `#/components/schemas/{name}` of the OpenAPI document.
-fn assert_shape(openapi: &Value, name: &str, value: &Value) {
+pub(crate) fn assert_shape(openapi: &Value, name: &str, value: &Value) {
     let schema = serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$ref": format!("#/components/schemas/{name}"),

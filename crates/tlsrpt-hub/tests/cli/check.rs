@@ -2,7 +2,8 @@
 //! the test as its child with a zone the test writes), `tlsrpt-hub serve` hosting MTA-STS
 //! policies over HTTPS with a test CA, and a small in-test HTTPS server (rustls over std
 //! TCP) for the ways a policy host can be wrong: 404, redirect, wrong certificate name,
-//! oversize body, slow answer.
+//! oversize body, slow answer. `--starttls` probes the project's own SMTP receiver
+//! (`serve` with `[smtp]`) holding a valid and an expired certificate from the test CA.
 //!
 //! knotd signs the zone (DNSSEC, ECDSA P-256, keys made at start). An authoritative server
 //! never sets the AD bit, so asked directly `check` must call the TLSA records
@@ -799,44 +800,19 @@ fn serve_hosts_policies_by_host_name_only() {
     assert_eq!(stdout(&other), "404");
 }
 
-/// aiosmtpd (Debian python3-aiosmtpd), a real SMTP server, offering STARTTLS with the
-/// given certificate on a loopback port; killed on drop.
-struct SmtpServer {
-    _child: Running,
-    port: u16,
-}
-
-impl SmtpServer {
-    fn start(cert: &std::path::Path, key: &std::path::Path) -> SmtpServer {
-        let port = free_port();
-        let child = Command::new("aiosmtpd")
-            .args(["-n", "-c", "aiosmtpd.handlers.Sink"])
-            .args(["-l", &format!("127.0.0.1:{port}")])
-            .arg("--tlscert")
-            .arg(cert)
-            .arg("--tlskey")
-            .arg(key)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd (Debian package python3-aiosmtpd)");
-        let server = SmtpServer {
-            _child: Running(child),
-            port,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(tcp) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
-                let mut greeting = String::new();
-                let _ = BufReader::new(tcp).read_line(&mut greeting);
-                if greeting.starts_with("220") {
-                    return server;
-                }
-            }
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// The project's own SMTP receiver (`serve` with an `[smtp]` section) offering STARTTLS
+/// with the given certificate on a loopback port; returns the server (stopped on drop) and
+/// its SMTP port. `serve` is up once it logs "serving;", after every listener is bound.
+fn smtp_receiver(cert: &std::path::Path, key: &std::path::Path) -> (Server, u16) {
+    let port = free_port();
+    let server = Server::start(
+        &format!(
+            "[smtp]\nlisten = \"127.0.0.1:{port}\"\nhostname = \"mx.test\"\n\
+             addresses = [\"tlsrpt@tls.test\"]\ntls_cert = {cert:?}\ntls_key = {key:?}\n"
+        ),
+        "dkim = \"off\"\n",
+    );
+    (server, port)
 }
 
 #[test]
@@ -845,8 +821,8 @@ fn starttls_reports_certificate_validity_expiry_and_name() {
     let ca = Ca::new();
     let ca_file = ca.cert();
     let (cert, key) = ca.issue_for_days("mx", &["mx.tls.test"], "90");
-    let valid = SmtpServer::start(&cert, &key);
-    let port = valid.port.to_string();
+    let (_valid, port) = smtp_receiver(&cert, &key);
+    let port = port.to_string();
     let (_, json) = check(
         &knot,
         &[
@@ -897,8 +873,8 @@ fn starttls_reports_certificate_validity_expiry_and_name() {
     );
 
     let (cert, key) = ca.issue_for_days("expired", &["mx.expired.test"], "-1");
-    let expired = SmtpServer::start(&cert, &key);
-    let port = expired.port.to_string();
+    let (_expired, port) = smtp_receiver(&cert, &key);
+    let port = port.to_string();
     let (output, json) = check(
         &knot,
         &[

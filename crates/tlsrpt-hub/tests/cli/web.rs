@@ -385,3 +385,123 @@ pub fn artifact(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
+
+/// A hostile TXT record's text, as a stored check's finding would quote it.
+const XSS_CHECK: &str = "<script>console.error(\"check\")</script>v=TLSRPTv1;rua=http:";
+
+#[test]
+fn the_domain_page_and_api_show_the_latest_daily_check() {
+    use chrono::SubsecRound;
+    use tlsrpt_store::{CheckChange, NewDomainCheck};
+    let seeded = Seeded::new();
+    // Whole seconds: the store keeps microseconds.
+    let now = chrono::Utc::now().trunc_subsecs(0);
+    let run = |at, status: &str, findings: serde_json::Value, changes| NewDomainCheck {
+        domain: XSS_DOMAIN.to_owned(),
+        checked_at: at,
+        status: status.to_owned(),
+        snapshot: "{}".to_owned(),
+        findings: findings.to_string(),
+        changes,
+    };
+    crate::with_store(&seeded.db(), async |store| {
+        let earlier = run(
+            now - chrono::Duration::days(1),
+            "pass",
+            serde_json::json!([{"check": "tlsrpt-record", "status": "pass",
+                "subject": "_smtp._tls.xss.example", "message": "an earlier run"}]),
+            vec![],
+        );
+        let latest = run(
+            now,
+            "fail",
+            serde_json::json!([
+                {"check": "tlsrpt-record", "status": "fail", "subject": "_smtp._tls.xss.example",
+                 "message": format!("unusable record {XSS_CHECK}"),
+                 "fix": "publish \"v=TLSRPTv1; rua=mailto:tlsrpt@xss.example\""},
+                {"check": "mx", "status": "pass", "subject": "xss.example",
+                 "message": "2 MX hosts resolve"}
+            ]),
+            vec![CheckChange {
+                kind: "sts-policy-id-changed".to_owned(),
+                detail: "id 20260101T000000 -> <b>20260202T000000</b>".to_owned(),
+            }],
+        );
+        store.insert_domain_check(&earlier).await.unwrap();
+        store.insert_domain_check(&latest).await.unwrap();
+    });
+    let server = WebServer::start(&seeded, None);
+    let when = tlsrpt_core::report::format_utc(&now);
+
+    // The page: the latest run only, its verdicts, fixes, time and changes, all escaped.
+    let page = server.get(&format!("/domains/{XSS_DOMAIN}?{}", seeded.window()), &[]);
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    let section = &html[html.find("id=\"dns-check\"").expect("the check section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(section.contains(&format!(">{when}</time>")), "{section}");
+    assert!(
+        section.contains("id=\"check-status\" class=\"badge check-fail\">fail<"),
+        "{section}"
+    );
+    assert!(section.contains("<td>fail</td>") && section.contains("<td>pass</td>"));
+    assert!(section.contains("2 MX hosts resolve"), "{section}");
+    assert!(
+        section.contains("publish &#34;v=TLSRPTv1; rua=mailto:tlsrpt@xss.example&#34;"),
+        "the fix: {section}"
+    );
+    assert!(
+        section.contains("<code>sts-policy-id-changed</code>: id 20260101T000000 -&#62; &#60;b&#62;20260202T000000&#60;/b&#62;"),
+        "{section}"
+    );
+    assert!(
+        section.contains("&#60;script&#62;console.error(&#34;check&#34;)&#60;/script&#62;"),
+        "{section}"
+    );
+    assert!(!html.contains(XSS_CHECK) && !html.contains("<b>20260202"));
+    assert!(!section.contains("an earlier run"), "only the latest run");
+
+    // A reported domain never checked says so.
+    let other = seeded
+        .reports
+        .iter()
+        .filter(|r| r.date_range.start.date_naive() >= seeded.window_from())
+        .find_map(|r| r.policies[0].policy.policy_domain.clone())
+        .filter(|d| d != XSS_DOMAIN)
+        .expect("a corpus domain");
+    let page = server.get(&format!("/domains/{other}?{}", seeded.window()), &[]);
+    assert_eq!(page.status, 200, "{other}");
+    assert!(page.text().contains("id=\"check-none\""));
+
+    // The API: the same run, in the documented shape.
+    let openapi = server.get("/api/v1/openapi.json", &[]).json();
+    let api = server.get(&format!("/api/v1/domains/{XSS_DOMAIN}/checks"), &[]);
+    assert_eq!(api.status, 200);
+    let api = api.json();
+    crate::api::assert_shape(&openapi, "DomainChecks", &api);
+    let latest = &api["latest"];
+    assert_eq!(api["domain"], XSS_DOMAIN);
+    assert_eq!(latest["checked_at"], when.as_str());
+    assert_eq!(latest["status"], "fail");
+    assert_eq!(latest["findings"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        latest["findings"][0]["message"],
+        format!("unusable record {XSS_CHECK}")
+    );
+    assert_eq!(
+        latest["findings"][0]["fix"],
+        "publish \"v=TLSRPTv1; rua=mailto:tlsrpt@xss.example\""
+    );
+    assert_eq!(latest["findings"][1].get("fix"), None);
+    assert_eq!(latest["changes"][0]["kind"], "sts-policy-id-changed");
+    // Any spelling of the domain; an unchecked one has `latest: null`.
+    let upper = server
+        .get("/api/v1/domains/XSS.Example./checks", &[])
+        .json();
+    assert_eq!(upper, api);
+    let none = server.get("/api/v1/domains/unchecked.example/checks", &[]);
+    assert_eq!(none.status, 200);
+    let none = none.json();
+    crate::api::assert_shape(&openapi, "DomainChecks", &none);
+    assert_eq!(none["latest"], serde_json::Value::Null);
+}
