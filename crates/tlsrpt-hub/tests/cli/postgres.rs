@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::process::Child;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tlsrpt_core::extract::Limits;
@@ -215,15 +215,21 @@ fn postgres_restart_mid_load_loses_nothing_acknowledged() {
     let url = cluster.fresh_database();
     let receiver = Receiver::start(&url);
     let stop = Arc::new(AtomicBool::new(false));
+    let refused = Arc::new(AtomicUsize::new(0));
     let port = receiver.port;
     let poster = {
         let stop = Arc::clone(&stop);
+        let refused = Arc::clone(&refused);
         std::thread::spawn(move || {
             let mut answers = Vec::new();
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 let (body, key) = report(&format!("load-{i}"));
-                answers.push((post(port, &body), key));
+                let status = post(port, &body);
+                if status == 503 {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                }
+                answers.push((status, key));
                 i += 1;
             }
             answers
@@ -238,7 +244,11 @@ fn postgres_restart_mid_load_loses_nothing_acknowledged() {
     };
     std::thread::sleep(Duration::from_millis(1500));
     cluster.stop();
-    std::thread::sleep(Duration::from_secs(3));
+    // Down until the receiver has answered 503 (a request may first wait out the pool's
+    // acquire timeout), so the test does not depend on how long that takes.
+    wait_for("a 503 while PostgreSQL is down", &|| {
+        refused.load(Ordering::Relaxed) > 0
+    });
     cluster.restart();
     // Load continues until the receiver stored again after the restart.
     let (body, _) = report("probe");
