@@ -25,8 +25,8 @@ pub use serve::ServeArgs;
 /// Self-hosted collector and analyzer for SMTP TLS Reporting (TLS-RPT, RFC 8460).
 ///
 /// Sending mail servers send one JSON report per day about the TLS sessions they made to
-/// your MX hosts. tlsrpt-hub reads those reports from files, mailboxes and (soon) its own
-/// receivers, explains them, and stores them for analysis.
+/// your MX hosts. tlsrpt-hub receives them (HTTPS, SMTP/LMTP, IMAP, an MTA pipe) or reads them
+/// from files, explains them, stores them, and shows them on a dashboard and a JSON API.
 #[derive(Debug, Parser)]
 #[command(name = "tlsrpt-hub", version, propagate_version = true)]
 pub struct Args {
@@ -71,12 +71,14 @@ pub enum Command {
     /// Raw submissions are kept exactly as received, so a parser fix never needs the senders
     /// to resend.
     Reprocess(reprocess::ReprocessArgs),
-    /// Run the receivers until SIGTERM or SIGINT: today the HTTP(S) POST endpoint senders
-    /// deliver reports to (RFC 8460 §5.4), `POST /v1/tlsrpt` and `POST /v1/tlsrpt/{token}`.
+    /// Run the receivers, the dashboard and the JSON API until SIGTERM or SIGINT: the HTTP(S)
+    /// POST endpoint senders deliver reports to (RFC 8460 §5.4), `POST /v1/tlsrpt` and
+    /// `POST /v1/tlsrpt/{token}`; with `[smtp]` an SMTP/LMTP listener; every [[imap]] mailbox;
+    /// the dashboard at `/` and the API at `/api/v1/`; `/metrics`; MTA-STS policy files; the
+    /// daily checks of the configured domains.
     ///
-    /// Every report is stored before the sender gets a 2xx. SIGHUP reloads the TLS
-    /// certificate without dropping connections. Also polls every [[imap]] mailbox in the
-    /// config file.
+    /// Every report is stored before the sender gets a 2xx (or 250). SIGHUP reloads the TLS
+    /// certificate without dropping connections.
     Serve(ServeArgs),
     /// Store the reports in ONE e-mail message read on stdin: for an MTA pipe transport,
     /// procmail or sieve delivering your mailto: rua address (RFC 8460 §5.3).
