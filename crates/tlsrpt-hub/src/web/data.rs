@@ -133,7 +133,9 @@ fn sort(lines: &mut [DomainOverview], params: &ListParams) -> Result<(), WebErro
     Ok(())
 }
 
-/// The full analysis of one domain; 404 when no report in the window mentions it.
+/// The full analysis of one domain; 404 when no report in the window mentions it and it was
+/// never checked. A checked domain without reports still gets its page: a domain being set
+/// up shows its daily check (issue 7) before the first report arrives.
 pub async fn domain(
     store: &Store,
     domain: &str,
@@ -146,7 +148,7 @@ pub async fn domain(
         to: Some(window.to),
     };
     let policy_days = store.daily_policy_rollups(&filter).await?;
-    if policy_days.is_empty() {
+    if policy_days.is_empty() && store.latest_domain_check(&domain).await?.is_none() {
         return Err(WebError::NotFound(format!(
             "no report about {domain} between {} and {}",
             window.from, window.to

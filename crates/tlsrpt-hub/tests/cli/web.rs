@@ -429,6 +429,11 @@ fn the_domain_page_and_api_show_the_latest_daily_check() {
         );
         store.insert_domain_check(&earlier).await.unwrap();
         store.insert_domain_check(&latest).await.unwrap();
+        let unreported = NewDomainCheck {
+            domain: "new.example".to_owned(),
+            ..run(now, "warn", serde_json::json!([]), vec![])
+        };
+        store.insert_domain_check(&unreported).await.unwrap();
     });
     let server = WebServer::start(&seeded, None);
     let when = tlsrpt_core::report::format_utc(&now);
@@ -472,6 +477,35 @@ fn the_domain_page_and_api_show_the_latest_daily_check() {
     let page = server.get(&format!("/domains/{other}?{}", seeded.window()), &[]);
     assert_eq!(page.status, 200, "{other}");
     assert!(page.text().contains("id=\"check-none\""));
+
+    // A domain checked before its first report has a page showing the check; one neither
+    // reported nor checked has none.
+    let page = server.get(&format!("/domains/new.example?{}", seeded.window()), &[]);
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(
+        page.text()
+            .contains("id=\"check-status\" class=\"badge check-warn\">warn<"),
+        "{}",
+        page.text()
+    );
+    let summary = server.get("/api/v1/domains/new.example", &[]);
+    assert_eq!(summary.status, 200);
+    let summary = summary.json();
+    crate::api::assert_shape(
+        &server.get("/api/v1/openapi.json", &[]).json(),
+        "DomainAnalysis",
+        &summary,
+    );
+    assert_eq!(summary["totals"]["sessions"], 0);
+    assert_eq!(
+        server
+            .get(
+                &format!("/domains/unchecked.example?{}", seeded.window()),
+                &[]
+            )
+            .status,
+        404
+    );
 
     // The API: the same run, in the documented shape.
     let openapi = server.get("/api/v1/openapi.json", &[]).json();
