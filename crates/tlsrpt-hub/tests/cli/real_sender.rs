@@ -267,6 +267,14 @@ interval_main_loop = 5
     assert!(log.contains("status=201"), "{log}");
     let reportd_text = std::fs::read_to_string(&reportd_log).unwrap();
     assert!(!reportd_text.contains("failed in run"), "{reportd_text}");
+    // reportd counts the mail delivered once it has handed it to `ingest-mail`, which may
+    // still be committing: wait for both reports to be in the store.
+    let db = server.db();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while with_store(&db, async |store| store.counts().await.unwrap().reports) < 2 {
+        assert!(Instant::now() < deadline, "the mailed report never arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let stopped = server.stop();
     let stored = with_store(&stopped.0.path().join("hub.db"), async |store| {
