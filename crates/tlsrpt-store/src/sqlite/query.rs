@@ -20,6 +20,22 @@ use crate::{Origin, ReportId, StoreError, StoredReport, SubmissionId};
 const FIRST_DAY: &str = "";
 const LAST_DAY: &str = "9999-12-31";
 
+/// One page of an export: `sql` takes the row id to start after, the day range, the policy
+/// domain (twice: `? IS NULL OR … = ?`) and the page size, in that order.
+fn export_page<'a>(
+    sql: &'static str,
+    filter: &'a ExportFilter,
+) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    let (from, to) = day_bounds(filter.from, filter.to);
+    sqlx::query(sql)
+        .bind(filter.after)
+        .bind(from)
+        .bind(to)
+        .bind(filter.policy_domain.as_deref())
+        .bind(filter.policy_domain.as_deref())
+        .bind(i64::from(filter.limit))
+}
+
 fn day_bounds(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> (String, String) {
     (
         from.map_or_else(|| FIRST_DAY.to_owned(), |d| day_text(&d)),
@@ -296,20 +312,16 @@ impl SqliteStore {
         &self,
         filter: &ExportFilter,
     ) -> Result<Vec<PolicyRow>, StoreError> {
-        let (from, to) = day_bounds(filter.from, filter.to);
-        sqlx::query(concat!(
-            "SELECT p.id, ",
-            export_columns!(),
-            " FROM policies p JOIN reports r ON r.id = p.report_id \
+        export_page(
+            concat!(
+                "SELECT p.id, ",
+                export_columns!(),
+                " FROM policies p JOIN reports r ON r.id = p.report_id \
              WHERE p.id > ? AND r.range_day BETWEEN ? AND ? \
              AND (? IS NULL OR p.policy_domain = ?) ORDER BY p.id LIMIT ?"
-        ))
-        .bind(filter.after)
-        .bind(from)
-        .bind(to)
-        .bind(filter.policy_domain.as_deref())
-        .bind(filter.policy_domain.as_deref())
-        .bind(i64::from(filter.limit))
+            ),
+            filter,
+        )
         .fetch_all(&self.readers)
         .await
         .map_err(db_error)?
@@ -328,24 +340,20 @@ impl SqliteStore {
         &self,
         filter: &ExportFilter,
     ) -> Result<Vec<FailureRow>, StoreError> {
-        let (from, to) = day_bounds(filter.from, filter.to);
-        sqlx::query(concat!(
-            "SELECT f.id, ",
-            export_columns!(),
-            ", f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_mx_helo, \
+        export_page(
+            concat!(
+                "SELECT f.id, ",
+                export_columns!(),
+                ", f.result_type, f.sending_mta_ip, f.receiving_mx_hostname, f.receiving_mx_helo, \
              f.receiving_ip, f.failed_session_count, f.additional_information, \
              f.failure_reason_code \
              FROM failure_details f JOIN policies p ON p.id = f.policy_id \
              JOIN reports r ON r.id = p.report_id \
              WHERE f.id > ? AND r.range_day BETWEEN ? AND ? \
              AND (? IS NULL OR p.policy_domain = ?) ORDER BY f.id LIMIT ?"
-        ))
-        .bind(filter.after)
-        .bind(from)
-        .bind(to)
-        .bind(filter.policy_domain.as_deref())
-        .bind(filter.policy_domain.as_deref())
-        .bind(i64::from(filter.limit))
+            ),
+            filter,
+        )
         .fetch_all(&self.readers)
         .await
         .map_err(db_error)?
