@@ -58,15 +58,35 @@ impl Drop for Daemon {
     }
 }
 
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool, log: &Path) {
+/// Every log of the reporter's daemons in `dir` and of `serve`, for failure messages: a red
+/// run in CI must say which side failed.
+fn logs(dir: &Path, server: &Server) -> String {
+    let mut text = String::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "log" || extension == "stderr")
+        })
+        .collect();
+    names.sort();
+    for path in names {
+        let content = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&format!("==> {} <==\n{content}\n", path.display()));
+    }
+    text + "==> serve.log <==\n" + &server.log()
+}
+
+fn wait_for(
+    what: &str,
+    timeout: Duration,
+    mut done: impl FnMut() -> bool,
+    logs: impl Fn() -> String,
+) {
     let deadline = Instant::now() + timeout;
     while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}; {}:\n{}",
-            log.display(),
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
+        assert!(Instant::now() < deadline, "{what}:\n{}", logs());
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -210,7 +230,7 @@ interval_main_loop = 5
         "collectd ready",
         Duration::from_secs(30),
         || log_count(&collectd_log, "setup finished") >= 2 && socket.exists(),
-        &collectd_log,
+        || logs(work.path(), &server),
     );
 
     // The day: example.net (rua https) 40 good sessions, 3 to mx1 with an expired
@@ -239,7 +259,7 @@ interval_main_loop = 5
         "collectd committed the sessions",
         Duration::from_secs(30),
         || log_count(&collectd_log, &format!("({} total)", sessions.len())) > 0,
-        &collectd_log,
+        || logs(work.path(), &server),
     );
     let status = Command::new("kill")
         .args(["-USR2", &collectd.0.id().to_string()])
@@ -250,7 +270,7 @@ interval_main_loop = 5
         "collectd rolled the day over",
         Duration::from_secs(30),
         || log_count(&collectd_log, "setup finished") >= 3,
-        &collectd_log,
+        || logs(work.path(), &server),
     );
 
     let reportd = Daemon::start("tlsrpt-reportd", &config, work.path());
@@ -258,23 +278,27 @@ interval_main_loop = 5
         "both reports delivered",
         Duration::from_secs(90),
         || log_count(&reportd_log, "succeeded in run") >= 2,
-        &reportd_log,
+        || logs(work.path(), &server),
     );
-    drop(reportd);
-    drop(collectd);
-    server.wait_for_log("outcome=\"stored\"");
-    let log = server.log();
-    assert!(log.contains("status=201"), "{log}");
-    let reportd_text = std::fs::read_to_string(&reportd_log).unwrap();
-    assert!(!reportd_text.contains("failed in run"), "{reportd_text}");
     // reportd counts the mail delivered once it has handed it to `ingest-mail`, which may
     // still be committing: wait for both reports to be in the store.
     let db = server.db();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while with_store(&db, async |store| store.counts().await.unwrap().reports) < 2 {
-        assert!(Instant::now() < deadline, "the mailed report never arrived");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(
+        "both reports stored",
+        Duration::from_secs(30),
+        || with_store(&db, async |store| store.counts().await.unwrap().reports) >= 2,
+        || logs(work.path(), &server),
+    );
+    drop(reportd);
+    drop(collectd);
+    let all_logs = logs(work.path(), &server);
+    assert!(server.log().contains("status=201"), "{all_logs}");
+    assert!(
+        !std::fs::read_to_string(&reportd_log)
+            .unwrap()
+            .contains("failed in run"),
+        "{all_logs}"
+    );
 
     let stopped = server.stop();
     let stored = with_store(&stopped.0.path().join("hub.db"), async |store| {
