@@ -158,7 +158,7 @@ fn tlsrpt_reporter_delivers_over_https_and_by_mail_and_both_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path(), "hub");
     let domains = "[[domains]]\nname = \"example.net\"\n[[domains]]\nname = \"example.org\"\n";
-    let mut server = Server::start_in(
+    let server = Server::start_in(
         dir,
         &format!("tls_cert = {cert:?}\ntls_key = {key:?}"),
         domains,
