@@ -6,11 +6,13 @@
 //!
 //! Only this crate computes statistics (ARCHITECTURE: "no page computes its own").
 
+mod alert;
 mod domain;
 mod overview;
 mod readiness;
 mod window;
 
+pub use alert::{Alert, AlertEvidence, Digest, DigestDomain, Notice, NoticeKind, Rule, Severity};
 pub use domain::{
     Breakdown, DailyPoint, DomainAnalysis, DomainInput, Finding, PolicyVersion, ReporterStatus,
     SilentReporter, Totals, analyze_domain,
