@@ -1,11 +1,21 @@
 //! mbox files (RFC 4155 `application/mbox`): mailbox exports from which reports are imported.
 
-use std::iter::Peekable;
-use std::slice::SplitInclusive;
+/// Splits an mbox file held in memory into its messages; see [`MboxSplitter`].
+pub fn split_mbox(input: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let mut lines = input.split_inclusive(|&b| b == b'\n');
+    let mut splitter = Some(MboxSplitter::default());
+    std::iter::from_fn(move || {
+        for line in lines.by_ref() {
+            if let Some(message) = splitter.as_mut()?.line(line) {
+                return Some(message);
+            }
+        }
+        splitter.take()?.finish()
+    })
+}
 
-type Lines<'a> = SplitInclusive<'a, u8, fn(&u8) -> bool>;
-
-/// Splits an mbox file into its messages, in memory.
+/// Splits an mbox into messages one line at a time, so that a caller reading a mailbox of
+/// any size holds one message, never the file (the reading is the caller's: no IO here).
 ///
 /// A line starting with `From ` opens a message and is not part of it (RFC 4155 §2). Body
 /// lines that were escaped on writing (`>From `, `>>From `, …) lose one `>`: this is the
@@ -13,28 +23,28 @@ type Lines<'a> = SplitInclusive<'a, u8, fn(&u8) -> bool>;
 /// already `>From ` before escaping (undetectable in mboxo). The blank line that separates
 /// a message from the next `From ` line belongs to the file format and is removed. Bytes
 /// before the first `From ` line are not a message and are skipped.
-pub fn split_mbox(input: &[u8]) -> impl Iterator<Item = Vec<u8>> {
-    let is_newline: fn(&u8) -> bool = |&b| b == b'\n';
-    Messages {
-        lines: input.split_inclusive(is_newline).peekable(),
-    }
+#[derive(Debug, Default)]
+pub struct MboxSplitter {
+    /// The message being read; `None` before the first `From ` line.
+    message: Option<Vec<u8>>,
 }
 
-struct Messages<'a> {
-    lines: Peekable<Lines<'a>>,
-}
-
-impl Iterator for Messages<'_> {
-    type Item = Vec<u8>;
-
-    fn next(&mut self) -> Option<Vec<u8>> {
-        while !is_from_line(self.lines.next()?) {}
-        let mut message = Vec::new();
-        while let Some(line) = self.lines.next_if(|line| !is_from_line(line)) {
-            message.extend_from_slice(unescape(line));
+impl MboxSplitter {
+    /// Takes the next line, newline included; returns the message it ended, if any.
+    pub fn line(&mut self, line: &[u8]) -> Option<Vec<u8>> {
+        if is_from_line(line) {
+            self.message.replace(Vec::new()).map(without_separator)
+        } else {
+            if let Some(message) = &mut self.message {
+                message.extend_from_slice(unescape(line));
+            }
+            None
         }
-        drop_separator(&mut message);
-        Some(message)
+    }
+
+    /// The last message, once the input has ended.
+    pub fn finish(self) -> Option<Vec<u8>> {
+        self.message.map(without_separator)
     }
 }
 
@@ -53,12 +63,13 @@ fn unescape(line: &[u8]) -> &[u8] {
 }
 
 /// Removes the empty line that ends a message in an mbox (`\n` or `\r\n`).
-fn drop_separator(message: &mut Vec<u8>) {
+fn without_separator(mut message: Vec<u8>) -> Vec<u8> {
     if message.ends_with(b"\r\n\r\n") {
         message.truncate(message.len() - 2);
     } else if message.ends_with(b"\n\n") {
         message.pop();
     }
+    message
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use thiserror::Error;
 use crate::Diagnostic;
 
 pub use crosscheck::cross_check;
-pub use mbox::split_mbox;
+pub use mbox::{MboxSplitter, split_mbox};
 pub use sniff::sniff;
 
 /// Resource caps applied while unpacking one submission.

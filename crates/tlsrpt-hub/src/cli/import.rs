@@ -230,7 +230,9 @@ impl Pending {
 
     fn due(&self) -> bool {
         self.stored + self.duplicates >= COMMIT_REPORTS
-            || self.since.is_some_and(|since| since.elapsed() >= COMMIT_AFTER)
+            || self
+                .since
+                .is_some_and(|since| since.elapsed() >= COMMIT_AFTER)
     }
 
     async fn commit(&mut self, import: &mut Import<'_>, tally: &mut Tally) -> anyhow::Result<()> {

@@ -6,12 +6,12 @@
 //! readers only look at `new/` and `cur/`). Dot-files are skipped; dot-directories are not,
 //! because Maildir++ sub-folders are named `.Folder`.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use thiserror::Error;
-use tlsrpt_core::extract::{ContainerKind, sniff, split_mbox};
+use tlsrpt_core::extract::{ContainerKind, MboxSplitter, sniff};
 use tlsrpt_store::Origin;
 
 use super::Submission;
@@ -56,13 +56,7 @@ pub fn submissions(
 }
 
 fn from_stdin() -> Box<dyn Iterator<Item = Result<Submission, InputError>>> {
-    let mut raw = Vec::new();
-    let read = std::io::stdin().lock().read_to_end(&mut raw);
-    let result = read.map(|_| raw).map_err(|error| InputError {
-        source_name: "stdin".into(),
-        error,
-    });
-    split_if_mbox(result, "stdin", Origin::Stdin)
+    from_reader(std::io::stdin().lock(), "stdin", Origin::Stdin)
 }
 
 fn under_path(
@@ -117,16 +111,20 @@ fn walk_error(error: walkdir::Error) -> InputError {
 
 fn from_file(path: &Path) -> Box<dyn Iterator<Item = Result<Submission, InputError>>> {
     let name = path.display().to_string();
-    let result = std::fs::read(path).map_err(|error| InputError {
-        source_name: name.clone(),
-        error,
-    });
-    split_if_mbox(result, &name, Origin::File)
+    match std::fs::File::open(path) {
+        Ok(file) => from_reader(BufReader::new(file), &name, Origin::File),
+        Err(error) => Box::new(std::iter::once(Err(InputError {
+            source_name: name,
+            error,
+        }))),
+    }
 }
 
-/// An mbox holds many messages, each its own submission (named `file#N`, 1-based).
-fn split_if_mbox(
-    raw: Result<Vec<u8>, InputError>,
+/// One input's submissions: the whole input, or each message of an mbox (named `NAME#N`,
+/// 1-based), read one message at a time so that a mailbox export of any size is never held
+/// in memory whole.
+fn from_reader(
+    mut reader: impl BufRead + 'static,
     name: &str,
     origin: Origin,
 ) -> Box<dyn Iterator<Item = Result<Submission, InputError>>> {
@@ -137,18 +135,114 @@ fn split_if_mbox(
         source_name,
         received_at,
     };
-    match raw {
-        Err(error) => Box::new(std::iter::once(Err(error))),
-        Ok(raw) if sniff(&raw) == ContainerKind::Mbox => {
-            let name = name.to_owned();
-            let messages: Vec<Vec<u8>> = split_mbox(&raw).collect();
-            Box::new(
-                messages
-                    .into_iter()
-                    .enumerate()
-                    .map(move |(i, message)| Ok(submission(message, format!("{name}#{}", i + 1)))),
-            )
+    let error = |name: &str, error| InputError {
+        source_name: name.to_owned(),
+        error,
+    };
+    // "From " decides whether this is an mbox (`sniff`); the rest needs no look-ahead.
+    let mut head = Vec::new();
+    if let Err(e) = reader.by_ref().take(5).read_to_end(&mut head) {
+        return Box::new(std::iter::once(Err(error(name, e))));
+    }
+    let mut reader = std::io::Cursor::new(head).chain(reader);
+    if sniff(reader.get_ref().0.get_ref()) != ContainerKind::Mbox {
+        let mut raw = Vec::new();
+        let read = reader.read_to_end(&mut raw).map(|_| raw);
+        return Box::new(std::iter::once(
+            read.map(|raw| submission(raw, name.to_owned()))
+                .map_err(|e| error(name, e)),
+        ));
+    }
+    let name = name.to_owned();
+    let mut splitter = Some(MboxSplitter::default());
+    let mut line = Vec::new();
+    let mut count = 0;
+    Box::new(std::iter::from_fn(move || {
+        let message = loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break splitter.take()?.finish()?,
+                Ok(_) => {
+                    if let Some(message) = splitter.as_mut()?.line(&line) {
+                        break message;
+                    }
+                }
+                Err(e) => {
+                    splitter = None;
+                    return Some(Err(error(&name, e)));
+                }
+            }
+        };
+        count += 1;
+        Some(Ok(submission(message, format!("{name}#{count}"))))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out at most three bytes per read, like a slow pipe, then optionally fails.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        fail_at_end: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.at == self.data.len() && self.fail_at_end {
+                return Err(std::io::Error::other("disk went away"));
+            }
+            let n = buf.len().min(3).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
         }
-        Ok(raw) => Box::new(std::iter::once(Ok(submission(raw, name.to_owned())))),
+    }
+
+    fn read_all(data: &str, fail_at_end: bool) -> Vec<Result<(String, String), String>> {
+        let trickle = Trickle {
+            data: data.as_bytes().to_vec(),
+            at: 0,
+            fail_at_end,
+        };
+        from_reader(BufReader::with_capacity(4, trickle), "in", Origin::Stdin)
+            .map(|item| {
+                item.map(|s| (s.source_name, String::from_utf8(s.raw).unwrap()))
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_mbox_read_in_small_pieces_gives_each_message() {
+        let mbox = "From a Thu Jan  1 00:00:00 1970\nSubject: one\n\n>From here\n\n\
+                    From b Thu Jan  1 00:00:00 1970\nSubject: two\n\nbody\n";
+        assert_eq!(
+            read_all(mbox, false),
+            [
+                Ok(("in#1".into(), "Subject: one\n\nFrom here\n".into())),
+                Ok(("in#2".into(), "Subject: two\n\nbody\n".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn other_input_is_one_submission_whatever_its_size() {
+        assert_eq!(
+            read_all("{\"x\": 1}\n", false),
+            [Ok(("in".into(), "{\"x\": 1}\n".into()))]
+        );
+        assert_eq!(read_all("Fr", false), [Ok(("in".into(), "Fr".into()))]);
+        assert_eq!(read_all("", false), [Ok(("in".into(), String::new()))]);
+    }
+
+    #[test]
+    fn a_read_error_inside_an_mbox_ends_it_with_the_error() {
+        let got = read_all("From a\nA: b\n\nFrom b\nC: d\n", true);
+        assert_eq!(got[0], Ok(("in#1".into(), "A: b\n".into())));
+        assert_eq!(got[1], Err("in: disk went away".into()));
+        assert_eq!(got.len(), 2);
     }
 }
