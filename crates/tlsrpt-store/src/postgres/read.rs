@@ -1,7 +1,7 @@
 //! Reading back: reports, submissions for reprocessing, counts, rollups, integrity.
 
 use sqlx::Row;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnection, PgRow};
 
 use super::rollup::{self, DIFFERENCES, FAILURE_COLUMNS, POLICY_COLUMNS};
 use super::{PgStore, db_error};
@@ -165,28 +165,42 @@ impl PgStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(db_error)?;
-        let report = read_report(&mut tx, dedup_key).await?;
+        let report = read_report(&mut tx, ReportKey::Dedup(dedup_key))
+            .await?
+            .map(|(report, _)| report);
         tx.commit().await.map_err(db_error)?;
         Ok(report)
     }
 }
 
-async fn read_report(
+/// Which report [`read_report`] reads.
+pub(super) enum ReportKey<'a> {
+    Id(i64),
+    Dedup(&'a str),
+}
+
+/// A whole report, with its submission's authentication and provenance columns in the
+/// returned row (for `crate::query::provenance`).
+pub(super) async fn read_report(
     conn: &mut PgConnection,
-    dedup_key: &str,
-) -> Result<Option<StoredReport>, StoreError> {
-    let Some(row) = sqlx::query(
-        "SELECT reports.*, to_char(reports.range_day, 'YYYY-MM-DD') AS partition_day, \
+    key: ReportKey<'_>,
+) -> Result<Option<(StoredReport, PgRow)>, StoreError> {
+    const SELECT: &str = "SELECT reports.*, to_char(reports.range_day, 'YYYY-MM-DD') AS partition_day, \
          submissions.auth_result, submissions.auth_domain, submissions.auth_reason, \
-         submissions.quarantined \
-         FROM reports JOIN submissions ON submissions.id = reports.submission_id \
-         WHERE reports.dedup_key = $1",
-    )
-    .bind(dedup_key)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_error)?
-    else {
+         submissions.quarantined, submissions.origin, submissions.source_name, \
+         submissions.received_at_us \
+         FROM reports JOIN submissions ON submissions.id = reports.submission_id ";
+    let query = match key {
+        ReportKey::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT}WHERE reports.id = $1"
+        )))
+        .bind(id),
+        ReportKey::Dedup(dedup_key) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT}WHERE reports.dedup_key = $1"
+        )))
+        .bind(dedup_key),
+    };
+    let Some(row) = query.fetch_optional(&mut *conn).await.map_err(db_error)? else {
         return Ok(None);
     };
     let id: i64 = row.try_get("id").map_err(db_error)?;
@@ -221,5 +235,6 @@ async fn read_report(
     .fetch_all(&mut *conn)
     .await
     .map_err(db_error)?;
-    decode::report(&row, &policies, &details, &diagnostics).map(Some)
+    let report = decode::report(&row, &policies, &details, &diagnostics)?;
+    Ok(Some((report, row)))
 }

@@ -7,20 +7,21 @@ use tlsrpt_core::{PolicyType, ResultType};
 use super::rollup::{self, STORED_FAILURE, STORED_POLICY};
 use super::{SqliteStore, db_error};
 use crate::decode;
-pub(super) use crate::decode::{json_array, unsigned};
+use crate::decode::unsigned;
 use crate::prepare::{day_text, parse_day};
 use crate::{
     DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreCounts, StoreError, StoredReport,
     StoredSubmission, SubmissionId,
 };
 
-/// A report row with the authentication columns of its submission, as [`read_report_row`]
-/// reads it, narrowed by `$filter`.
+/// A report row with the authentication and provenance columns of its submission, as
+/// [`read_report_row`] and `crate::query::provenance` read it, narrowed by `$filter`.
 macro_rules! concat_report_select {
     ($filter:literal) => {
         concat!(
             "SELECT reports.*, submissions.auth_result, submissions.auth_domain, ",
-            "submissions.auth_reason, submissions.quarantined ",
+            "submissions.auth_reason, submissions.quarantined, submissions.origin, ",
+            "submissions.source_name, submissions.received_at_us ",
             "FROM reports JOIN submissions ON submissions.id = reports.submission_id ",
             $filter
         )
