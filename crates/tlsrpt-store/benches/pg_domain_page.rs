@@ -60,7 +60,13 @@ fn main() {
     let details = args.next().unwrap_or(50);
     let rounds = args.next().unwrap_or(200) as usize;
 
-    let cluster = pg::Cluster::start();
+    // BENCH_PG_ARGS: more server arguments (e.g. auto_explain's), BENCH_PG_LOG: a file to
+    // copy the server's log to at the end.
+    let cluster = pg::Cluster::start_with(|_| {
+        std::env::var("BENCH_PG_ARGS")
+            .map(|a| a.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default()
+    });
     let url = cluster.fresh_database();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -68,6 +74,9 @@ fn main() {
         .build()
         .unwrap()
         .block_on(run(&url, reports, details, rounds));
+    if let Ok(path) = std::env::var("BENCH_PG_LOG") {
+        std::fs::write(path, cluster.log()).unwrap();
+    }
 }
 
 async fn run(url: &str, reports: i64, details: i64, rounds: usize) {

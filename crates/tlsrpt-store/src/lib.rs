@@ -195,10 +195,11 @@ impl Store {
         after: Option<SubmissionId>,
         limit: u32,
     ) -> Result<Vec<StoredSubmission>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.submissions(after, limit).await,
-            Backend::Postgres(s) => s.submissions(after, limit).await,
-        }
+        let page = self
+            .backend
+            .fetch_all(&query::submissions(after, limit))
+            .await?;
+        decode::decompress(page).await
     }
 
     pub async fn report_by_dedup_key(
@@ -212,10 +213,10 @@ impl Store {
     }
 
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.counts().await,
-            Backend::Postgres(s) => s.counts().await,
-        }
+        let mut counts = self.backend.fetch_all(&query::counts()).await?;
+        counts
+            .pop()
+            .ok_or_else(|| StoreError::corrupt("counting rows returned no row"))
     }
 
     /// Daily policy rollups matching `filter`, ordered by day, policy domain, organization,
@@ -380,10 +381,15 @@ impl Store {
         &self,
         domain: &str,
     ) -> Result<Option<DomainCheck>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.latest_domain_check(domain).await,
-            Backend::Postgres(s) => s.latest_domain_check(domain).await,
-        }
+        let latest: Vec<DomainCheck> = self.backend.fetch_all(&query::latest_check(domain)).await?;
+        let Some(mut check) = latest.into_iter().next() else {
+            return Ok(None);
+        };
+        check.changes = self
+            .backend
+            .fetch_all(&query::check_changes(check.id))
+            .await?;
+        Ok(Some(check))
     }
 
     /// Flushes and closes: afterwards the database is one self-contained file.

@@ -11,7 +11,9 @@
 //!   NULLs first, as SQLite does, whatever the database's locale.
 //! * `range_day` in joins between a report's rows: PostgreSQL partitions them by month of
 //!   `range_day` (migrations/postgres/0001), and the extra equality keeps each lookup in one
-//!   partition.
+//!   partition. Where a query filters reports by day, the same day range on each partitioned
+//!   table (by the parameters' numbers, `$2`) lets PostgreSQL skip the other months'
+//!   partitions, instead of probing every month of a domain's policies.
 //!
 //! Columns are named (`AS …`) and read by name through [`Columns`], so one decoder serves
 //! both backends' rows. Indexes in `0003_dashboard.sql`.
@@ -24,8 +26,9 @@ use crate::dashboard::{
     PolicySeen, Provenance, ReportContext, ReportFilter, ReportListing,
 };
 use crate::decode::{Columns, json_array, unsigned};
+use crate::model::{CheckChange, DomainCheck};
 use crate::prepare::{day_text, from_us, parse_day};
-use crate::{Origin, ReportId, StoreError, SubmissionId};
+use crate::{Origin, RawBlob, ReportId, StoreCounts, StoreError, StoredSubmission, SubmissionId};
 
 /// A query to run: its SQL (in the SQLite form above) and its parameters, in order.
 pub(crate) struct Statement<'a> {
@@ -182,6 +185,7 @@ pub(crate) fn policies_seen<'a>(policy_domain: &'a str, days: &'a DayRange) -> S
               FROM policies p JOIN reports r ON r.id = p.report_id\
               /*pg AND r.range_day = p.range_day*/ \
               WHERE p.policy_domain = ? AND r.range_day BETWEEN ?/*pg ::date*/ AND ?/*pg ::date*/ \
+              /*pg AND p.range_day BETWEEN $2::date AND $3::date*/ \
               GROUP BY p.policy_type, p.policy_string, p.mx_host, \
               coalesce(r.organization_name, ''), dane \
               ORDER BY min(r.range_day), p.policy_type/*pg COLLATE \"C\"*/, \
@@ -222,6 +226,7 @@ pub(crate) fn failure_groups<'a>(policy_domain: &'a str, days: &'a DayRange) -> 
               /*pg AND p.range_day = f.range_day*/ \
               JOIN reports r ON r.id = p.report_id/*pg AND r.range_day = p.range_day*/ \
               WHERE p.policy_domain = ? AND r.range_day BETWEEN ?/*pg ::date*/ AND ?/*pg ::date*/ \
+              /*pg AND p.range_day BETWEEN $2::date AND $3::date AND f.range_day BETWEEN $2::date AND $3::date*/ \
               GROUP BY f.result_type, p.policy_type, coalesce(r.organization_name, ''), \
               f.receiving_mx_hostname, f.sending_mta_ip \
               ORDER BY failed_sessions DESC, f.result_type/*pg COLLATE \"C\"*/, \
@@ -512,6 +517,91 @@ fn policy_context(row: &impl Columns) -> Result<PolicyContext, StoreError> {
     })
 }
 
+/// Rows in each table, and receipts counted as duplicates.
+pub(crate) fn counts() -> Statement<'static> {
+    Statement {
+        sql: "SELECT (SELECT count(*) FROM submissions) AS submissions, \
+              (SELECT count(*) FROM reports) AS reports, \
+              (SELECT count(*) FROM policies) AS policies, \
+              (SELECT count(*) FROM failure_details) AS failure_details, \
+              (SELECT count(*) FROM diagnostics) AS diagnostics, \
+              (SELECT coalesce(sum(duplicate_count), 0)/*pg ::bigint*/ FROM reports) \
+              AS duplicates_seen",
+        params: Vec::new(),
+    }
+}
+
+impl FromColumns for StoreCounts {
+    fn from_columns(row: &impl Columns) -> Result<Self, StoreError> {
+        let count = |name: &str| unsigned(row.int(name)?);
+        Ok(StoreCounts {
+            submissions: count("submissions")?,
+            reports: count("reports")?,
+            policies: count("policies")?,
+            failure_details: count("failure_details")?,
+            diagnostics: count("diagnostics")?,
+            duplicates_seen: count("duplicates_seen")?,
+        })
+    }
+}
+
+/// A page of submissions with their raw bytes still stored (see `decode::decompress`).
+pub(crate) fn submissions(after: Option<SubmissionId>, limit: u32) -> Statement<'static> {
+    Statement {
+        sql: "SELECT id, origin, source_name, received_at_us, raw_size, raw_sha256, \
+              raw_encoding, raw FROM submissions WHERE id > ? ORDER BY id LIMIT ?",
+        params: vec![
+            Param::Int(after.map_or(0, |id| id.0)),
+            Param::Int(i64::from(limit)),
+        ],
+    }
+}
+
+impl FromColumns for (StoredSubmission, RawBlob) {
+    fn from_columns(row: &impl Columns) -> Result<Self, StoreError> {
+        crate::decode::submission(row)
+    }
+}
+
+/// The latest run of a domain's checks, without its changes ([`check_changes`]).
+pub(crate) fn latest_check(domain: &str) -> Statement<'_> {
+    Statement {
+        sql: "SELECT id, domain, checked_at_us, status, snapshot, findings FROM domain_checks \
+              WHERE domain = ? ORDER BY checked_at_us DESC, id DESC LIMIT 1",
+        params: vec![Param::Text(Some(domain))],
+    }
+}
+
+impl FromColumns for DomainCheck {
+    fn from_columns(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(DomainCheck {
+            id: row.int("id")?,
+            domain: row.text("domain")?,
+            checked_at: from_us(row.int("checked_at_us")?)?,
+            status: row.text("status")?,
+            snapshot: row.text("snapshot")?,
+            findings: row.text("findings")?,
+            changes: Vec::new(),
+        })
+    }
+}
+
+pub(crate) fn check_changes(check: i64) -> Statement<'static> {
+    Statement {
+        sql: "SELECT kind, detail FROM check_changes WHERE check_id = ? ORDER BY id",
+        params: vec![Param::Int(check)],
+    }
+}
+
+impl FromColumns for CheckChange {
+    fn from_columns(row: &impl Columns) -> Result<Self, StoreError> {
+        Ok(CheckChange {
+            kind: row.text("kind")?,
+            detail: row.text("detail")?,
+        })
+    }
+}
+
 /// Where a report came from, from the submission columns a report read joins in
 /// (`origin`, `source_name`, `received_at_us`).
 pub(crate) fn provenance(row: &impl Columns) -> Result<Provenance, StoreError> {
@@ -555,10 +645,14 @@ mod tests {
             reports(&report_filter, &days),
             export_policies(&export_filter, &days),
             export_failures(&export_filter, &days),
+            counts(),
+            submissions(None, 10),
+            latest_check("example.com"),
+            check_changes(1),
         ] {
             let sql = postgres_sql(statement.sql);
             let n = statement.params.len();
-            assert!(sql.contains(&format!("${n}")), "{sql}");
+            assert!(n == 0 || sql.contains(&format!("${n}")), "{sql}");
             assert!(!sql.contains(&format!("${}", n + 1)), "{sql}");
             assert!(!sql.contains('?'), "{sql}");
         }

@@ -5,36 +5,11 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::rollup::{self, DIFFERENCES, FAILURE_COLUMNS, POLICY_COLUMNS};
 use super::{PgStore, db_error};
-use crate::decode::{self, unsigned};
+use crate::decode;
 use crate::prepare::day_text;
-use crate::{
-    DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreCounts, StoreError, StoredReport,
-    StoredSubmission, SubmissionId,
-};
+use crate::{DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreError, StoredReport};
 
 impl PgStore {
-    pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM reports), \
-             (SELECT count(*) FROM policies), (SELECT count(*) FROM failure_details), \
-             (SELECT count(*) FROM diagnostics), \
-             (SELECT coalesce(sum(duplicate_count), 0)::bigint FROM reports)",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let get =
-            |i: usize| -> Result<u64, StoreError> { unsigned(row.try_get(i).map_err(db_error)?) };
-        Ok(StoreCounts {
-            submissions: get(0)?,
-            reports: get(1)?,
-            policies: get(2)?,
-            failure_details: get(3)?,
-            diagnostics: get(4)?,
-            duplicates_seen: get(5)?,
-        })
-    }
-
     pub async fn daily_policy_rollups(
         &self,
         filter: &RollupFilter,
@@ -133,27 +108,6 @@ impl PgStore {
             }
         }
         tx.commit().await.map_err(db_error)
-    }
-
-    pub async fn submissions(
-        &self,
-        after: Option<SubmissionId>,
-        limit: u32,
-    ) -> Result<Vec<StoredSubmission>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, origin, source_name, received_at_us, raw_size, raw_sha256, raw_encoding, \
-             raw FROM submissions WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after.map_or(0, |id| id.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let page = rows
-            .iter()
-            .map(decode::submission)
-            .collect::<Result<_, _>>()?;
-        decode::decompress(page).await
     }
 
     pub async fn report_by_dedup_key(
