@@ -45,7 +45,7 @@ pub(crate) enum Param<'a> {
 }
 
 /// `query` with `params` bound, for either backend's driver.
-pub(crate) fn bind<'q, 'p, DB: sqlx::Database>(
+fn bind<'q, 'p, DB: sqlx::Database>(
     mut query: sqlx::query::Query<'q, DB, DB::Arguments>,
     params: &[Param<'p>],
 ) -> sqlx::query::Query<'q, DB, DB::Arguments>
@@ -62,6 +62,31 @@ where
         };
     }
     query
+}
+
+/// Every row of `sql` with `params`, decoded; `db_error` is the backend's error mapping.
+pub(crate) async fn fetch_all<'c, 'p, DB, T>(
+    executor: impl sqlx::Executor<'c, Database = DB>,
+    sql: impl sqlx::SqlSafeStr,
+    params: &[Param<'p>],
+    db_error: fn(sqlx::Error) -> StoreError,
+) -> Result<Vec<T>, StoreError>
+where
+    DB: sqlx::Database,
+    DB::Row: Columns,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+    T: FromColumns,
+    i64: sqlx::Encode<'p, DB> + sqlx::Type<DB>,
+    Option<&'p str>: sqlx::Encode<'p, DB> + sqlx::Type<DB>,
+    Option<bool>: sqlx::Encode<'p, DB> + sqlx::Type<DB>,
+{
+    bind(sqlx::query(sql), params)
+        .fetch_all(executor)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(T::from_columns)
+        .collect()
 }
 
 /// One result row decoded into a read model, whichever backend produced it.

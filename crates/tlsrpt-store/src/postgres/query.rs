@@ -2,7 +2,7 @@
 
 use super::read::{ReportKey, read_report};
 use super::{PgStore, db_error};
-use crate::query::{FromColumns, Statement, bind, postgres_sql};
+use crate::query::{FromColumns, Statement, postgres_sql};
 use crate::{Provenance, ReportId, StoreError, StoredReport};
 
 impl PgStore {
@@ -11,14 +11,13 @@ impl PgStore {
         &self,
         statement: &Statement<'_>,
     ) -> Result<Vec<T>, StoreError> {
-        let sql = postgres_sql(statement.sql);
-        bind(sqlx::query(sqlx::AssertSqlSafe(sql)), &statement.params)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?
-            .iter()
-            .map(T::from_columns)
-            .collect()
+        crate::query::fetch_all(
+            &self.pool,
+            sqlx::AssertSqlSafe(postgres_sql(statement.sql)),
+            &statement.params,
+            db_error,
+        )
+        .await
     }
 
     pub async fn report_by_id(

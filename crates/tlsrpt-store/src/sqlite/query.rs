@@ -2,7 +2,7 @@
 
 use super::read::{concat_report_select, read_report_row};
 use super::{SqliteStore, db_error};
-use crate::query::{FromColumns, Statement, bind};
+use crate::query::{FromColumns, Statement};
 use crate::{Provenance, ReportId, StoreError, StoredReport};
 
 impl SqliteStore {
@@ -11,13 +11,7 @@ impl SqliteStore {
         &self,
         statement: &Statement<'_>,
     ) -> Result<Vec<T>, StoreError> {
-        bind(sqlx::query(statement.sql), &statement.params)
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db_error)?
-            .iter()
-            .map(T::from_columns)
-            .collect()
+        crate::query::fetch_all(&self.readers, statement.sql, &statement.params, db_error).await
     }
 
     pub async fn report_by_id(
