@@ -9,7 +9,9 @@
 //! A one-shot wall-clock measurement, like the import benchmark.
 //!
 //! `cargo bench -p tlsrpt-hub --bench serve_postgres -- [reports] [clients] [pool]`
-//! (defaults 30000, 32, 16). `bench/postgres.sh` runs it.
+//! (defaults 30000, 32, 16). `bench/postgres.sh` runs it. `TLSRPT_HUB_BIN` names another
+//! `tlsrpt-hub` binary to run as the receivers (a release build made elsewhere), so the
+//! harness itself may be built in any profile.
 
 #[path = "../../tlsrpt-store/tests/support/pg.rs"]
 mod pg;
@@ -32,11 +34,16 @@ fn main() {
     let clients = args.next().unwrap_or(32);
     let pool = args.next().unwrap_or(16);
 
-    let cluster = pg::Cluster::start();
+    let cluster = pg::Cluster::start_with(|_| {
+        std::env::var("BENCH_PG_ARGS")
+            .map(|a| a.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default()
+    });
     let url = cluster.fresh_database();
     let database = format!("{url}?pool_max_connections={pool}");
     let receivers = [Receiver::start(&database), Receiver::start(&database)];
     let bodies = reports(total);
+    let postgres_cpu_before = cpu_seconds(cluster.server_pid());
 
     let next = AtomicUsize::new(0);
     let stored = AtomicUsize::new(0);
@@ -60,17 +67,35 @@ fn main() {
         }
     });
     let wall = started.elapsed();
-    let in_database = count_reports(&cluster);
+    let in_database: usize = psql(&cluster, &url, "SELECT count(*) FROM reports")
+        .parse()
+        .unwrap_or(0);
+    if std::env::var_os("BENCH_PG_STATEMENTS").is_some() {
+        println!("{}", psql(&cluster, &url, STATEMENTS));
+    }
+    let receivers_cpu: f64 = receivers.iter().map(|r| cpu_seconds(r.child.id())).sum();
     for receiver in receivers {
         receiver.stop();
     }
+    // After the receivers' connections closed: the postmaster has reaped their backends.
+    std::thread::sleep(Duration::from_millis(500));
+    let postgres_cpu = cpu_seconds(cluster.server_pid()) - postgres_cpu_before;
     let stored = stored.load(Ordering::Relaxed);
+    let per_report_ms = |cpu: f64| cpu * 1000.0 / stored.max(1) as f64;
     println!(
         "reports {total}  clients {clients}  pool {pool}/receiver  wall {:.2} s  \
-         stored {stored} ({:.0} reports/s)  other answers {}  rows in PostgreSQL {in_database}",
+         stored {stored} ({:.0} reports/s)  other answers {}  rows in PostgreSQL {in_database}\n\
+         CPU per stored report: receivers {:.2} ms, PostgreSQL {:.2} ms \
+         (two dedicated cores would sustain about {:.0} reports/s)  load average {}",
         wall.as_secs_f64(),
         stored as f64 / wall.as_secs_f64(),
         other.load(Ordering::Relaxed),
+        per_report_ms(receivers_cpu),
+        per_report_ms(postgres_cpu),
+        2.0 * stored as f64 / (receivers_cpu + postgres_cpu),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim(),
     );
     assert_eq!(in_database, stored, "every 201 is a stored row");
     assert_eq!(stored, total, "every distinct report stored");
@@ -94,7 +119,28 @@ fn reports(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn count_reports(cluster: &pg::Cluster) -> usize {
+/// User and system CPU time of a process and of its reaped children
+/// (`/proc/PID/stat` fields 14 to 17, in clock ticks of 1/100 s on Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = fields[11..15]
+        .iter()
+        .map(|f| f.parse::<u64>().unwrap())
+        .sum();
+    ticks as f64 / 100.0
+}
+
+/// With `BENCH_PG_STATEMENTS` set (and `BENCH_PG_ARGS="-c shared_preload_libraries=pg_stat_statements"`):
+/// where PostgreSQL spent its time, statement by statement.
+const STATEMENTS: &str = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; \
+    SELECT calls, round(total_plan_time::numeric, 0) AS plan_ms, \
+    round(total_exec_time::numeric, 0) AS exec_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) \
+    FROM pg_stat_statements ORDER BY total_plan_time + total_exec_time DESC LIMIT 12";
+
+/// The output of one psql command on the benchmark's database.
+fn psql(cluster: &pg::Cluster, url: &str, sql: &str) -> String {
     let output = Command::new("psql")
         .args([
             "-h",
@@ -104,14 +150,11 @@ fn count_reports(cluster: &pg::Cluster) -> usize {
             "-U",
             "postgres",
         ])
-        .args(["-tAc", "SELECT count(*) FROM reports"])
-        .arg(cluster.url("").rsplit('/').next().unwrap_or(""))
+        .args(["-tAc", sql])
+        .arg(url.rsplit('/').next().expect("a database name"))
         .output()
         .unwrap();
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 struct Receiver {
@@ -138,7 +181,9 @@ impl Receiver {
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tlsrpt-hub"))
+        let bin = std::env::var_os("TLSRPT_HUB_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_tlsrpt-hub").into());
+        let mut child = Command::new(bin)
             .args(["-v", "serve", "--config"])
             .arg(&config)
             .stderr(Stdio::piped())

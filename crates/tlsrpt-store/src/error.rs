@@ -33,13 +33,6 @@ pub enum StoreError {
     #[error("unsupported database URL {url:?}: {reason}")]
     UnsupportedUrl { url: String, reason: String },
 
-    /// This backend cannot do the operation yet (the dashboard queries on PostgreSQL).
-    #[error("{operation} is not implemented for {backend} yet")]
-    NotImplemented {
-        operation: &'static str,
-        backend: &'static str,
-    },
-
     /// An error that is none of the above; a bug in this crate rather than the environment.
     #[error("unexpected database error: {0}")]
     Internal(#[source] BoxError),

@@ -26,6 +26,7 @@ mod migrations;
 mod model;
 mod postgres;
 mod prepare;
+mod query;
 mod raw;
 mod sqlite;
 
@@ -63,6 +64,24 @@ enum Backend {
 }
 
 impl Backend {
+    /// Every row of a shared read query (`query`), decoded.
+    async fn fetch_all<T: query::FromColumns>(
+        &self,
+        statement: &query::Statement<'_>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Backend::Sqlite(s) => s.fetch_all(statement).await,
+            Backend::Postgres(s) => s.fetch_all(statement).await,
+        }
+    }
+
+    fn open_days(&self) -> &'static query::OpenDays {
+        match self {
+            Backend::Sqlite(_) => &query::SQLITE_OPEN_DAYS,
+            Backend::Postgres(_) => &query::POSTGRES_OPEN_DAYS,
+        }
+    }
+
     /// Stores `submissions` in one transaction; one outcome each, in order.
     async fn ingest(
         &self,
@@ -178,10 +197,11 @@ impl Store {
         after: Option<SubmissionId>,
         limit: u32,
     ) -> Result<Vec<StoredSubmission>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.submissions(after, limit).await,
-            Backend::Postgres(s) => s.submissions(after, limit).await,
-        }
+        let page = self
+            .backend
+            .fetch_all(&query::submissions(after, limit))
+            .await?;
+        decode::decompress(page).await
     }
 
     pub async fn report_by_dedup_key(
@@ -195,10 +215,10 @@ impl Store {
     }
 
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.counts().await,
-            Backend::Postgres(s) => s.counts().await,
-        }
+        let mut counts = self.backend.fetch_all(&query::counts()).await?;
+        counts
+            .pop()
+            .ok_or_else(|| StoreError::corrupt("counting rows returned no row"))
     }
 
     /// Daily policy rollups matching `filter`, ordered by day, policy domain, organization,
@@ -232,13 +252,8 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DomainDay>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.domain_days(from, to).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "domain_days",
-                backend: "PostgreSQL",
-            }),
-        }
+        let days = query::DayRange::closed(from, to);
+        self.backend.fetch_all(&query::domain_days(&days)).await
     }
 
     /// Distinct policies (type, policy-string, mx-host) each reporter saw for one policy
@@ -249,13 +264,10 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<PolicySeen>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.policies_seen(policy_domain, from, to).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "policies_seen",
-                backend: "PostgreSQL",
-            }),
-        }
+        let days = query::DayRange::closed(from, to);
+        self.backend
+            .fetch_all(&query::policies_seen(policy_domain, &days))
+            .await
     }
 
     /// Failure details of one policy domain in `from..=to`, grouped by result type, policy
@@ -266,35 +278,31 @@ impl Store {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<FailureGroup>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.failure_groups(policy_domain, from, to).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "failure_groups",
-                backend: "PostgreSQL",
-            }),
-        }
+        let days = query::DayRange::closed(from, to);
+        self.backend
+            .fetch_all(&query::failure_groups(policy_domain, &days))
+            .await
     }
 
     /// First and last day of each result type ever reported for one policy domain.
     pub async fn failure_spans(&self, policy_domain: &str) -> Result<Vec<FailureSpan>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.failure_spans(policy_domain).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "failure_spans",
-                backend: "PostgreSQL",
-            }),
-        }
+        self.backend
+            .fetch_all(&query::failure_spans(policy_domain))
+            .await
     }
 
     /// One page of the report list, newest (highest id) first.
     pub async fn reports(&self, filter: &ReportFilter) -> Result<Vec<ReportListing>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.reports(filter).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "reports",
-                backend: "PostgreSQL",
-            }),
+        let days = query::DayRange::open(filter.from, filter.to, self.backend.open_days());
+        let mut listings: Vec<ReportListing> = self
+            .backend
+            .fetch_all(&query::reports(filter, &days))
+            .await?;
+        if let Some(statement) = query::policy_domains(&listings) {
+            let domains = self.backend.fetch_all(&statement).await?;
+            query::attach_policy_domains(&mut listings, domains);
         }
+        Ok(listings)
     }
 
     /// One stored report with where it came from.
@@ -304,10 +312,7 @@ impl Store {
     ) -> Result<Option<(StoredReport, Provenance)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(s) => s.report_by_id(id).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "report_by_id",
-                backend: "PostgreSQL",
-            }),
+            Backend::Postgres(s) => s.report_by_id(id).await,
         }
     }
 
@@ -316,13 +321,10 @@ impl Store {
         &self,
         filter: &ExportFilter,
     ) -> Result<Vec<PolicyRow>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.export_policies(filter).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "export_policies",
-                backend: "PostgreSQL",
-            }),
-        }
+        let days = query::DayRange::open(filter.from, filter.to, self.backend.open_days());
+        self.backend
+            .fetch_all(&query::export_policies(filter, &days))
+            .await
     }
 
     /// One page of failure details flattened with their report and policy, in id order.
@@ -330,13 +332,10 @@ impl Store {
         &self,
         filter: &ExportFilter,
     ) -> Result<Vec<FailureRow>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.export_failures(filter).await,
-            Backend::Postgres(_) => Err(StoreError::NotImplemented {
-                operation: "export_failures",
-                backend: "PostgreSQL",
-            }),
-        }
+        let days = query::DayRange::open(filter.from, filter.to, self.backend.open_days());
+        self.backend
+            .fetch_all(&query::export_failures(filter, &days))
+            .await
     }
 
     /// Recomputes both rollup tables from the detail rows, in one transaction.
@@ -384,10 +383,15 @@ impl Store {
         &self,
         domain: &str,
     ) -> Result<Option<DomainCheck>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.latest_domain_check(domain).await,
-            Backend::Postgres(s) => s.latest_domain_check(domain).await,
-        }
+        let latest: Vec<DomainCheck> = self.backend.fetch_all(&query::latest_check(domain)).await?;
+        let Some(mut check) = latest.into_iter().next() else {
+            return Ok(None);
+        };
+        check.changes = self
+            .backend
+            .fetch_all(&query::check_changes(check.id))
+            .await?;
+        Ok(Some(check))
     }
 
     /// Flushes and closes: afterwards the database is one self-contained file.

@@ -1616,6 +1616,88 @@ async fn postgres_restart_is_temporary_and_the_pool_recovers() {
     store.check_integrity().await.unwrap();
 }
 
+/// Two writers upserting the same rollup rows in opposite order deadlock; PostgreSQL aborts
+/// one of them (40P01). The store's transaction is made the one aborted (the other
+/// session waits longer before checking for deadlocks), and the store runs it again: the
+/// insert succeeds, and both writers' additions are in the rollups.
+#[tokio::test]
+async fn deadlocked_insert_is_retried_postgres() {
+    use sqlx::{Connection, Executor};
+    let (fx, store) = open(Backend::Postgres).await;
+    let two_domains = |id: &str| {
+        report(
+            "o",
+            id,
+            day(1),
+            vec![
+                policy(PolicyType::Sts, Some("a.example"), 10, 0, Vec::new()),
+                policy(PolicyType::Sts, Some("b.example"), 20, 0, Vec::new()),
+            ],
+        )
+    };
+    insert_ok(&store, submission(vec![two_domains("first")])).await;
+
+    let mut other = sqlx::PgConnection::connect(&fx.url).await.unwrap();
+    other
+        .execute("BEGIN; SET LOCAL deadlock_timeout = '60s'")
+        .await
+        .unwrap();
+    let add = |domain: &str| {
+        format!(
+            "UPDATE daily_policy_rollups SET successful = successful + 1 \
+             WHERE policy_domain = '{domain}'"
+        )
+    };
+    other
+        .execute(sqlx::AssertSqlSafe(add("b.example")))
+        .await
+        .unwrap();
+    // The store upserts in key order: it locks a.example's row, then waits for b.example's.
+    let insert = tokio::spawn({
+        let store = std::sync::Arc::new(store);
+        let handle = store.clone();
+        async move {
+            let outcome = handle.insert(submission(vec![two_domains("second")])).await;
+            (outcome, store)
+        }
+    });
+    let mut watcher = sqlx::PgConnection::connect(&fx.url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Closes the cycle. This session returns only once the other side was aborted, so
+    // getting here at all means the store's transaction was the deadlock victim.
+    other
+        .execute(sqlx::AssertSqlSafe(add("a.example")))
+        .await
+        .unwrap();
+    other.execute("COMMIT").await.unwrap();
+    let (outcome, store) = insert.await.unwrap();
+    let outcome = outcome.expect("the deadlocked insert is retried and succeeds");
+    stored_id(&outcome.reports[0]);
+    let sums: Vec<(String, u64)> = store
+        .daily_policy_rollups(&all())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.policy_domain, r.successful))
+        .collect();
+    assert_eq!(
+        sums,
+        [("a.example".to_owned(), 21), ("b.example".to_owned(), 41)]
+    );
+}
+
 // ---------------------------------------------------------------- crash safety
 
 const CRASH_CHILD: &str = "TLSRPT_STORE_CRASH_CHILD";

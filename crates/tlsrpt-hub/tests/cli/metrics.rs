@@ -223,3 +223,22 @@ fn metrics_count_submissions_and_show_domain_gauges_from_rollups() {
     assert_eq!(prometheus.value(r#"up{job="tlsrpt"}"#), 1.0);
     receiver.stop();
 }
+
+/// The Prometheus configuration shipped for scraping two receivers (README "Scaling out") is
+/// one Prometheus accepts.
+#[test]
+fn shipped_prometheus_config_is_valid() {
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/prometheus/prometheus.yml");
+    let output = Command::new("promtool")
+        .args(["check", "config"])
+        .arg(&config)
+        .output()
+        .expect("promtool (Debian package prometheus)");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

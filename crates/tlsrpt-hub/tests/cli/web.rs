@@ -114,6 +114,11 @@ pub struct WebServer {
 impl WebServer {
     /// Listens on 127.0.0.1 (open) or, with `config`, on 0.0.0.0 (login required).
     pub fn start(seeded: &Seeded, web_config: Option<&str>) -> WebServer {
+        WebServer::start_on(seeded, seeded.db().to_str().unwrap(), web_config)
+    }
+
+    /// [`WebServer::start`] on another database (a PostgreSQL URL) with the seeded files.
+    pub fn start_on(seeded: &Seeded, database: &str, web_config: Option<&str>) -> WebServer {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .unwrap()
             .local_addr()
@@ -128,8 +133,7 @@ impl WebServer {
         std::fs::write(
             &config,
             format!(
-                "database = {db:?}\nunknown_domains = \"accept\"\n[http]\nlisten = \"{host}:{port}\"\n{web}\n",
-                db = seeded.db().to_str().unwrap(),
+                "database = {database:?}\nunknown_domains = \"accept\"\n[http]\nlisten = \"{host}:{port}\"\n{web}\n",
                 web = web_config.unwrap_or("")
             ),
         )

@@ -1,12 +1,10 @@
 //! The daily domain checks (`domain_checks`, `check_changes`; migration 0004), as in
 //! `src/sqlite/checks.rs`.
 
-use sqlx::Row;
-
 use super::{PgStore, db_error};
 use crate::StoreError;
-use crate::model::{CheckChange, DomainCheck, NewDomainCheck};
-use crate::prepare::{from_us, to_us};
+use crate::model::NewDomainCheck;
+use crate::prepare::to_us;
 
 impl PgStore {
     /// One run and its changes, in one transaction.
@@ -50,46 +48,5 @@ impl PgStore {
         .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(id)
-    }
-
-    pub async fn latest_domain_check(
-        &self,
-        domain: &str,
-    ) -> Result<Option<DomainCheck>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT id, domain, checked_at_us, status, snapshot, findings FROM domain_checks \
-             WHERE domain = $1 ORDER BY checked_at_us DESC, id DESC LIMIT 1",
-        )
-        .bind(domain)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        let id: i64 = row.try_get(0).map_err(db_error)?;
-        let changes =
-            sqlx::query("SELECT kind, detail FROM check_changes WHERE check_id = $1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_error)?
-                .iter()
-                .map(|row| {
-                    Ok(CheckChange {
-                        kind: row.try_get(0).map_err(db_error)?,
-                        detail: row.try_get(1).map_err(db_error)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(DomainCheck {
-            id,
-            domain: row.try_get(1).map_err(db_error)?,
-            checked_at: from_us(row.try_get(2).map_err(db_error)?)?,
-            status: row.try_get(3).map_err(db_error)?,
-            snapshot: row.try_get(4).map_err(db_error)?,
-            findings: row.try_get(5).map_err(db_error)?,
-            changes,
-        }))
     }
 }

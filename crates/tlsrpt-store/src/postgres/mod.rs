@@ -13,6 +13,7 @@ mod checks;
 mod import;
 mod insert;
 mod migrate;
+mod query;
 mod read;
 mod retention;
 mod rollup;

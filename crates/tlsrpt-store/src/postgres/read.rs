@@ -1,40 +1,15 @@
 //! Reading back: reports, submissions for reprocessing, counts, rollups, integrity.
 
 use sqlx::Row;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnection, PgRow};
 
 use super::rollup::{self, DIFFERENCES, FAILURE_COLUMNS, POLICY_COLUMNS};
 use super::{PgStore, db_error};
-use crate::decode::{self, unsigned};
+use crate::decode;
 use crate::prepare::day_text;
-use crate::{
-    DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreCounts, StoreError, StoredReport,
-    StoredSubmission, SubmissionId,
-};
+use crate::{DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreError, StoredReport};
 
 impl PgStore {
-    pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM reports), \
-             (SELECT count(*) FROM policies), (SELECT count(*) FROM failure_details), \
-             (SELECT count(*) FROM diagnostics), \
-             (SELECT coalesce(sum(duplicate_count), 0)::bigint FROM reports)",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let get =
-            |i: usize| -> Result<u64, StoreError> { unsigned(row.try_get(i).map_err(db_error)?) };
-        Ok(StoreCounts {
-            submissions: get(0)?,
-            reports: get(1)?,
-            policies: get(2)?,
-            failure_details: get(3)?,
-            diagnostics: get(4)?,
-            duplicates_seen: get(5)?,
-        })
-    }
-
     pub async fn daily_policy_rollups(
         &self,
         filter: &RollupFilter,
@@ -135,27 +110,6 @@ impl PgStore {
         tx.commit().await.map_err(db_error)
     }
 
-    pub async fn submissions(
-        &self,
-        after: Option<SubmissionId>,
-        limit: u32,
-    ) -> Result<Vec<StoredSubmission>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, origin, source_name, received_at_us, raw_size, raw_sha256, raw_encoding, \
-             raw FROM submissions WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after.map_or(0, |id| id.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let page = rows
-            .iter()
-            .map(decode::submission)
-            .collect::<Result<_, _>>()?;
-        decode::decompress(page).await
-    }
-
     pub async fn report_by_dedup_key(
         &self,
         dedup_key: &str,
@@ -165,28 +119,42 @@ impl PgStore {
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(db_error)?;
-        let report = read_report(&mut tx, dedup_key).await?;
+        let report = read_report(&mut tx, ReportKey::Dedup(dedup_key))
+            .await?
+            .map(|(report, _)| report);
         tx.commit().await.map_err(db_error)?;
         Ok(report)
     }
 }
 
-async fn read_report(
+/// Which report [`read_report`] reads.
+pub(super) enum ReportKey<'a> {
+    Id(i64),
+    Dedup(&'a str),
+}
+
+/// A whole report, with its submission's authentication and provenance columns in the
+/// returned row (for `crate::query::provenance`).
+pub(super) async fn read_report(
     conn: &mut PgConnection,
-    dedup_key: &str,
-) -> Result<Option<StoredReport>, StoreError> {
-    let Some(row) = sqlx::query(
-        "SELECT reports.*, to_char(reports.range_day, 'YYYY-MM-DD') AS partition_day, \
+    key: ReportKey<'_>,
+) -> Result<Option<(StoredReport, PgRow)>, StoreError> {
+    const SELECT: &str = "SELECT reports.*, to_char(reports.range_day, 'YYYY-MM-DD') AS partition_day, \
          submissions.auth_result, submissions.auth_domain, submissions.auth_reason, \
-         submissions.quarantined \
-         FROM reports JOIN submissions ON submissions.id = reports.submission_id \
-         WHERE reports.dedup_key = $1",
-    )
-    .bind(dedup_key)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db_error)?
-    else {
+         submissions.quarantined, submissions.origin, submissions.source_name, \
+         submissions.received_at_us \
+         FROM reports JOIN submissions ON submissions.id = reports.submission_id ";
+    let query = match key {
+        ReportKey::Id(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT}WHERE reports.id = $1"
+        )))
+        .bind(id),
+        ReportKey::Dedup(dedup_key) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT}WHERE reports.dedup_key = $1"
+        )))
+        .bind(dedup_key),
+    };
+    let Some(row) = query.fetch_optional(&mut *conn).await.map_err(db_error)? else {
         return Ok(None);
     };
     let id: i64 = row.try_get("id").map_err(db_error)?;
@@ -221,5 +189,6 @@ async fn read_report(
     .fetch_all(&mut *conn)
     .await
     .map_err(db_error)?;
-    decode::report(&row, &policies, &details, &diagnostics).map(Some)
+    let report = decode::report(&row, &policies, &details, &diagnostics)?;
+    Ok(Some((report, row)))
 }

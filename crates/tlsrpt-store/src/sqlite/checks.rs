@@ -4,8 +4,8 @@ use sqlx::Row;
 
 use super::{SqliteStore, db_error};
 use crate::StoreError;
-use crate::model::{CheckChange, DomainCheck, NewDomainCheck};
-use crate::prepare::{from_us, to_us};
+use crate::model::NewDomainCheck;
+use crate::prepare::to_us;
 
 impl SqliteStore {
     /// One run and its changes, in one transaction on the writer.
@@ -39,47 +39,5 @@ impl SqliteStore {
         }
         tx.commit().await.map_err(db_error)?;
         Ok(id)
-    }
-
-    pub async fn latest_domain_check(
-        &self,
-        domain: &str,
-    ) -> Result<Option<DomainCheck>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT id, domain, checked_at_us, status, snapshot, findings FROM domain_checks \
-             WHERE domain = ? ORDER BY checked_at_us DESC, id DESC LIMIT 1",
-        )
-        .bind(domain)
-        .fetch_optional(&self.readers)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        let get = |i: usize| row.try_get::<String, _>(i).map_err(db_error);
-        let id: i64 = row.try_get(0).map_err(db_error)?;
-        let changes =
-            sqlx::query("SELECT kind, detail FROM check_changes WHERE check_id = ? ORDER BY id")
-                .bind(id)
-                .fetch_all(&self.readers)
-                .await
-                .map_err(db_error)?
-                .iter()
-                .map(|row| {
-                    Ok(CheckChange {
-                        kind: row.try_get(0).map_err(db_error)?,
-                        detail: row.try_get(1).map_err(db_error)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(DomainCheck {
-            id,
-            domain: get(1)?,
-            checked_at: from_us(row.try_get(2).map_err(db_error)?)?,
-            status: get(3)?,
-            snapshot: get(4)?,
-            findings: get(5)?,
-            changes,
-        }))
     }
 }

@@ -58,9 +58,11 @@ impl SqliteStore {
                 "SELECT t.id, {object} FROM {} t WHERE t.id > ?1 ORDER BY t.id LIMIT ?2",
                 table.name
             ),
+            // The window numbers every row of the table (before LIMIT and OFFSET apply), so
+            // the number is the row's absolute position: the offset of the next page.
             Some(order) => format!(
-                "SELECT ?1 + row_number() OVER (), {object} FROM {} t ORDER BY {order} \
-                 LIMIT ?2 OFFSET ?1",
+                "SELECT row_number() OVER (ORDER BY {order}), {object} FROM {} t \
+                 ORDER BY {order} LIMIT ?2 OFFSET ?1",
                 table.name
             ),
         };

@@ -7,20 +7,18 @@ use tlsrpt_core::{PolicyType, ResultType};
 use super::rollup::{self, STORED_FAILURE, STORED_POLICY};
 use super::{SqliteStore, db_error};
 use crate::decode;
-pub(super) use crate::decode::{json_array, unsigned};
+use crate::decode::unsigned;
 use crate::prepare::{day_text, parse_day};
-use crate::{
-    DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreCounts, StoreError, StoredReport,
-    StoredSubmission, SubmissionId,
-};
+use crate::{DailyFailureRollup, DailyPolicyRollup, RollupFilter, StoreError, StoredReport};
 
-/// A report row with the authentication columns of its submission, as [`read_report_row`]
-/// reads it, narrowed by `$filter`.
+/// A report row with the authentication and provenance columns of its submission, as
+/// [`read_report_row`] and `crate::query::provenance` read it, narrowed by `$filter`.
 macro_rules! concat_report_select {
     ($filter:literal) => {
         concat!(
             "SELECT reports.*, submissions.auth_result, submissions.auth_domain, ",
-            "submissions.auth_reason, submissions.quarantined ",
+            "submissions.auth_reason, submissions.quarantined, submissions.origin, ",
+            "submissions.source_name, submissions.received_at_us ",
             "FROM reports JOIN submissions ON submissions.id = reports.submission_id ",
             $filter
         )
@@ -29,28 +27,6 @@ macro_rules! concat_report_select {
 pub(super) use concat_report_select;
 
 impl SqliteStore {
-    pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM reports), \
-             (SELECT count(*) FROM policies), (SELECT count(*) FROM failure_details), \
-             (SELECT count(*) FROM diagnostics), \
-             (SELECT coalesce(sum(duplicate_count), 0) FROM reports)",
-        )
-        .fetch_one(&self.readers)
-        .await
-        .map_err(db_error)?;
-        let get =
-            |i: usize| -> Result<u64, StoreError> { unsigned(row.try_get(i).map_err(db_error)?) };
-        Ok(StoreCounts {
-            submissions: get(0)?,
-            reports: get(1)?,
-            policies: get(2)?,
-            failure_details: get(3)?,
-            diagnostics: get(4)?,
-            duplicates_seen: get(5)?,
-        })
-    }
-
     pub async fn daily_policy_rollups(
         &self,
         filter: &RollupFilter,
@@ -153,27 +129,6 @@ impl SqliteStore {
             .map_err(db_error)?;
         rollup::compare(&mut tx).await?;
         tx.commit().await.map_err(db_error)
-    }
-
-    pub async fn submissions(
-        &self,
-        after: Option<SubmissionId>,
-        limit: u32,
-    ) -> Result<Vec<StoredSubmission>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, origin, source_name, received_at_us, raw_size, raw_sha256, raw_encoding, \
-             raw FROM submissions WHERE id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(after.map_or(0, |id| id.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db_error)?;
-        let page = rows
-            .iter()
-            .map(decode::submission)
-            .collect::<Result<_, _>>()?;
-        decode::decompress(page).await
     }
 
     pub async fn report_by_dedup_key(

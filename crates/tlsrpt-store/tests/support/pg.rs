@@ -117,6 +117,13 @@ impl Cluster {
         self.port
     }
 
+    /// The postmaster's process id (benchmarks read its CPU time, which includes that of
+    /// the backends it has reaped).
+    pub fn server_pid(&self) -> u32 {
+        let pid = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).unwrap();
+        pid.lines().next().unwrap().trim().parse().unwrap()
+    }
+
     /// A URL of a new, empty database.
     pub fn fresh_database(&self) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
