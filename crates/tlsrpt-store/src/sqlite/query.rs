@@ -14,7 +14,7 @@ use crate::dashboard::{
     PolicySeen, Provenance, ReportContext, ReportFilter, ReportListing,
 };
 use crate::prepare::{day_text, from_us, parse_day};
-use crate::{Origin, ReportId, StoreError, StoredReport, SubmissionId};
+use crate::{AuthResult, Authentication, Origin, ReportId, StoreError, StoredReport, SubmissionId};
 
 /// Lower and upper bounds standing in for an open day range.
 const FIRST_DAY: &str = "";
@@ -213,6 +213,10 @@ impl SqliteStore {
             .bind(filter.has_failures)
             .bind(filter.has_diagnostics)
             .bind(filter.has_diagnostics)
+            .bind(filter.auth_result.map(AuthResult::as_str))
+            .bind(filter.auth_result.map(AuthResult::as_str))
+            .bind(filter.quarantined)
+            .bind(filter.quarantined)
             .bind(i64::from(filter.limit))
             .fetch_all(&self.readers)
             .await
@@ -221,6 +225,7 @@ impl SqliteStore {
             .iter()
             .map(|row| {
                 let origin: String = get(row, 10)?;
+                let auth_result: String = get(row, 13)?;
                 Ok(ReportListing {
                     id: ReportId(get(row, 0)?),
                     submission_id: SubmissionId(get(row, 1)?),
@@ -236,6 +241,14 @@ impl SqliteStore {
                     origin: parse_origin(&origin)?,
                     source_name: get(row, 11)?,
                     received_at: from_us(get(row, 12)?)?,
+                    authentication: Authentication {
+                        result: AuthResult::from_wire(&auth_result).ok_or_else(|| {
+                            StoreError::corrupt(format!("auth result {auth_result:?}"))
+                        })?,
+                        domain: get(row, 14)?,
+                        reason: get(row, 15)?,
+                    },
+                    quarantined: get(row, 16)?,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -384,7 +397,8 @@ macro_rules! reports_sql {
             "SELECT r.id, r.submission_id, r.organization_name, r.report_id, r.contact_info, \
              r.range_start_us, r.range_end_us, r.total_successful, r.total_failed, \
              (SELECT count(*) FROM diagnostics d WHERE d.report_id = r.id), \
-             s.origin, s.source_name, s.received_at_us \
+             s.origin, s.source_name, s.received_at_us, \
+             s.auth_result, s.auth_domain, s.auth_reason, s.quarantined \
              FROM reports r JOIN submissions s ON s.id = r.submission_id \
              WHERE r.id < ? ",
             $days,
@@ -392,6 +406,8 @@ macro_rules! reports_sql {
              AND (? IS NULL OR r.id IN (SELECT report_id FROM policies WHERE policy_domain = ?)) \
              AND (? IS NULL OR (r.total_failed > 0) = ?) \
              AND (? IS NULL OR EXISTS (SELECT 1 FROM diagnostics d WHERE d.report_id = r.id) = ?) \
+             AND (? IS NULL OR s.auth_result = ?) \
+             AND (? IS NULL OR s.quarantined = ?) \
              ORDER BY r.id DESC LIMIT ?"
         )
     };
