@@ -14,6 +14,7 @@ use axum::routing::get;
 use tlsrpt_analyze::{DomainAnalysis, DomainOverview, Totals, Verdict};
 use tlsrpt_core::explain::explain;
 use tlsrpt_core::report::format_utc;
+use tlsrpt_store::AuthResult;
 
 use super::api::{self, ReportDetail, ReportList, rfc_json};
 use super::charts::{self, SUCCESS_COLOUR, Series, failure_colour};
@@ -330,6 +331,11 @@ impl ReportsPage {
         format_utc(at)
     }
 
+    /// Every verdict the store can hold, for the DKIM filter.
+    fn verdicts(&self) -> &'static [AuthResult] {
+        AuthResult::ALL
+    }
+
     fn next_href(&self) -> Option<String> {
         let before = self.list.next_before?;
         let mut pairs = vec![format!("before={}", before.0)];
@@ -340,6 +346,8 @@ impl ReportsPage {
             ("to", &self.params.to),
             ("has_failures", &self.params.has_failures),
             ("has_diagnostics", &self.params.has_diagnostics),
+            ("dkim", &self.params.dkim),
+            ("quarantined", &self.params.quarantined),
             ("limit", &self.params.limit),
         ] {
             if let Some(v) = non_empty(v) {
