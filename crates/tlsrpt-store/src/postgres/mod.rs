@@ -16,6 +16,7 @@ mod migrate;
 mod read;
 mod retention;
 mod rollup;
+mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;
