@@ -4,6 +4,8 @@
 //! table in foreign-key order, a page per statement. Each page is its own transaction, so a
 //! failed copy leaves a partial target: the target must be empty to start, and the caller
 //! drops and recreates it to try again. At the end every table's row count is compared.
+//! Dashboard login sessions (`web_sessions`) are not copied: logging in again on the new
+//! database costs less than carrying live credentials across.
 
 use crate::{Backend, Store, StoreError};
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use tlsrpt_core::{PolicyType, ResultType};
 
-use crate::{Origin, ReportId, SubmissionId};
+use crate::{AuthResult, Authentication, Origin, ReportId, SubmissionId};
 
 /// Sessions of one policy domain on one day, all reporters and policy types together: the
 /// overview's sparkline and totals, without reading a domain's rows one by one.
@@ -84,6 +84,12 @@ pub struct ReportFilter {
     pub has_failures: Option<bool>,
     /// `Some(true)`: only reports stored with diagnostics (odd or repaired fields).
     pub has_diagnostics: Option<bool>,
+    /// Only reports whose submission got this authentication verdict (RFC 8460 §3: DKIM
+    /// for mail, `unauthenticated-https` for HTTPS POSTs).
+    pub auth_result: Option<AuthResult>,
+    /// `Some(true)`: only quarantined reports (policy domain not served here);
+    /// `Some(false)`: only the others.
+    pub quarantined: Option<bool>,
     pub before: Option<ReportId>,
     pub limit: u32,
 }
@@ -106,6 +112,10 @@ pub struct ReportListing {
     pub origin: Origin,
     pub source_name: Option<String>,
     pub received_at: DateTime<Utc>,
+    /// Its submission's verdict: a list can show at a glance which reports a forger
+    /// could have written (RFC 8460 §3).
+    pub authentication: Authentication,
+    pub quarantined: bool,
 }
 
 /// Which rows to export; pages run in id order from `after`.

@@ -143,7 +143,6 @@ pub(crate) fn report(
         })
         .collect::<Result<_, StoreError>>()?;
 
-    let auth_result = row.text("auth_result")?;
     let message = if row.flag("via_message")? {
         Some(MessageMeta {
             tls_report_domain: row.opt_text("tls_report_domain")?,
@@ -185,14 +184,21 @@ pub(crate) fn report(
             .map(from_us)
             .transpose()?,
         stored_at: from_us(row.int("stored_at_us")?)?,
-        authentication: Authentication {
-            result: AuthResult::from_wire(&auth_result).ok_or_else(|| {
-                StoreError::corrupt(format!("report {id}: auth result {auth_result:?}"))
-            })?,
-            domain: row.opt_text("auth_domain")?,
-            reason: row.opt_text("auth_reason")?,
-        },
+        authentication: authentication(row)
+            .map_err(|error| StoreError::corrupt(format!("report {id}: {error}")))?,
         quarantined: row.flag("quarantined")?,
+    })
+}
+
+/// A submission's sender verdict from its `auth_result`, `auth_domain` and `auth_reason`
+/// columns.
+pub(crate) fn authentication(row: &impl Columns) -> Result<Authentication, StoreError> {
+    let auth_result = row.text("auth_result")?;
+    Ok(Authentication {
+        result: AuthResult::from_wire(&auth_result)
+            .ok_or_else(|| StoreError::corrupt(format!("auth result {auth_result:?}")))?,
+        domain: row.opt_text("auth_domain")?,
+        reason: row.opt_text("auth_reason")?,
     })
 }
 

@@ -28,6 +28,7 @@ mod postgres;
 mod prepare;
 mod query;
 mod raw;
+mod session;
 mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -46,6 +47,7 @@ pub use model::{
 };
 pub use prepare::PreparedSubmission;
 pub use raw::{RawBlob, RawEncoding};
+pub use session::{NewWebSession, WebSession};
 
 /// The storage layer: one handle, cheap to share behind an `Arc`, safe to use from many tasks.
 /// Writes are serialised internally; reads run concurrently with them.
@@ -392,6 +394,32 @@ impl Store {
             .fetch_all(&query::check_changes(check.id))
             .await?;
         Ok(Some(check))
+    }
+
+    /// Stores a dashboard login session (only its token's hash) and deletes expired ones.
+    pub async fn create_web_session(&self, session: &NewWebSession) -> Result<(), StoreError> {
+        let now = prepare::to_us(&now());
+        match &self.backend {
+            Backend::Sqlite(s) => s.create_web_session(session, now).await,
+            Backend::Postgres(s) => s.create_web_session(session, now).await,
+        }
+    }
+
+    /// The unexpired session named by `token`, whichever process created it.
+    pub async fn web_session(&self, token: &str) -> Result<Option<WebSession>, StoreError> {
+        let now = prepare::to_us(&now());
+        match &self.backend {
+            Backend::Sqlite(s) => s.web_session(token, now).await,
+            Backend::Postgres(s) => s.web_session(token, now).await,
+        }
+    }
+
+    /// Ends the session named by `token` (logout); false when there was none.
+    pub async fn delete_web_session(&self, token: &str) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.delete_web_session(token).await,
+            Backend::Postgres(s) => s.delete_web_session(token).await,
+        }
     }
 
     /// Flushes and closes: afterwards the database is one self-contained file.

@@ -25,10 +25,12 @@ use crate::dashboard::{
     DomainDay, ExportFilter, FailureGroup, FailureRow, FailureSpan, PolicyContext, PolicyRow,
     PolicySeen, Provenance, ReportContext, ReportFilter, ReportListing,
 };
-use crate::decode::{Columns, json_array, unsigned};
+use crate::decode::{Columns, authentication, json_array, unsigned};
 use crate::model::{CheckChange, DomainCheck};
 use crate::prepare::{day_text, from_us, parse_day};
-use crate::{Origin, RawBlob, ReportId, StoreCounts, StoreError, StoredSubmission, SubmissionId};
+use crate::{
+    AuthResult, Origin, RawBlob, ReportId, StoreCounts, StoreError, StoredSubmission, SubmissionId,
+};
 
 /// A query to run: its SQL (in the SQLite form above) and its parameters, in order.
 pub(crate) struct Statement<'a> {
@@ -313,7 +315,9 @@ macro_rules! reports_sql {
              (SELECT count(*) FROM diagnostics d WHERE d.report_id = r.id\
              /*pg AND d.range_day = r.range_day*/) AS diagnostics, \
              s.origin AS origin, s.source_name AS source_name, \
-             s.received_at_us AS received_at_us \
+             s.received_at_us AS received_at_us, s.auth_result AS auth_result, \
+             s.auth_domain AS auth_domain, s.auth_reason AS auth_reason, \
+             s.quarantined AS quarantined \
              FROM reports r JOIN submissions s ON s.id = r.submission_id \
              WHERE r.id < ? ",
             $days,
@@ -322,6 +326,8 @@ macro_rules! reports_sql {
              AND (? IS NULL OR (r.total_failed > 0) = ?) \
              AND (? IS NULL OR EXISTS (SELECT 1 FROM diagnostics d WHERE d.report_id = r.id\
              /*pg AND d.range_day = r.range_day*/) = ?) \
+             AND (? IS NULL OR s.auth_result = ?) \
+             AND (? IS NULL OR s.quarantined = ?) \
              ORDER BY r.id DESC LIMIT ?"
         )
     };
@@ -341,6 +347,8 @@ pub(crate) fn reports<'a>(filter: &'a ReportFilter, days: &'a DayRange) -> State
     let domain = Param::Text(filter.policy_domain.as_deref());
     let failures = Param::Flag(filter.has_failures);
     let diagnostics = Param::Flag(filter.has_diagnostics);
+    let auth_result = Param::Text(filter.auth_result.map(AuthResult::as_str));
+    let quarantined = Param::Flag(filter.quarantined);
     Statement {
         sql,
         params: vec![
@@ -355,6 +363,10 @@ pub(crate) fn reports<'a>(filter: &'a ReportFilter, days: &'a DayRange) -> State
             failures,
             diagnostics,
             diagnostics,
+            auth_result,
+            auth_result,
+            quarantined,
+            quarantined,
             Param::Int(i64::from(filter.limit)),
         ],
     }
@@ -377,6 +389,8 @@ impl FromColumns for ReportListing {
             origin: parse_origin(&row.text("origin")?)?,
             source_name: row.opt_text("source_name")?,
             received_at: from_us(row.int("received_at_us")?)?,
+            authentication: authentication(row)?,
+            quarantined: row.flag("quarantined")?,
         })
     }
 }

@@ -235,6 +235,7 @@ on_both_backends!(
     concurrent_stores_store_each_report_once,
     prune_removes_old_reports_and_keeps_rollups_exact,
     domain_checks_keep_the_latest_run_and_its_changes,
+    web_sessions_are_shared_keyed_by_hash_expire_and_end,
     quarantined_reports_are_stored_but_left_out_of_rollups,
 );
 
@@ -1901,6 +1902,74 @@ async fn domain_checks_keep_the_latest_run_and_its_changes(backend: Backend) {
     );
     let bad = store.insert_domain_check(&run(3, "unknown", vec![])).await;
     assert!(bad.is_err(), "status is constrained: {bad:?}");
+    store.close().await.unwrap();
+}
+
+async fn web_sessions_are_shared_keyed_by_hash_expire_and_end(backend: Backend) {
+    use sha2::Digest;
+    use tlsrpt_store::NewWebSession;
+    let (fx, store) = open(backend).await;
+    let session = |token: &str, expires_at: DateTime<Utc>| NewWebSession {
+        token: token.into(),
+        user: "admin".into(),
+        csrf: format!("csrf-of-{token}"),
+        expires_at,
+    };
+    let later = Utc::now() + Duration::hours(1);
+    store
+        .create_web_session(&session("token-a", later))
+        .await
+        .unwrap();
+    let found = store.web_session("token-a").await.unwrap().unwrap();
+    assert_eq!(found.user, "admin");
+    assert_eq!(found.csrf, "csrf-of-token-a");
+    assert_eq!(
+        found.expires_at.timestamp_micros(),
+        later.timestamp_micros()
+    );
+    assert!(found.created_at <= Utc::now());
+    assert_eq!(store.web_session("token-b").await.unwrap(), None);
+
+    // Another process on the same database sees it.
+    let other = Store::open(&fx.url).await.unwrap();
+    assert_eq!(other.web_session("token-a").await.unwrap(), Some(found));
+
+    // An expired session is never returned, and the next login deletes it for good (here
+    // proven by moving every stored expiry into the future afterwards).
+    store
+        .create_web_session(&session("token-old", Utc::now() - Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(store.web_session("token-old").await.unwrap(), None);
+    store
+        .create_web_session(&session("token-c", later))
+        .await
+        .unwrap();
+    fx.execute("UPDATE web_sessions SET expires_at_us = 9000000000000000")
+        .await;
+    assert_eq!(store.web_session("token-old").await.unwrap(), None);
+    assert!(store.web_session("token-c").await.unwrap().is_some());
+
+    // Logout ends it everywhere.
+    assert!(other.delete_web_session("token-a").await.unwrap());
+    assert!(!other.delete_web_session("token-a").await.unwrap());
+    assert_eq!(store.web_session("token-a").await.unwrap(), None);
+    other.close().await.unwrap();
+
+    // The row is keyed by the token's SHA-256: deleting by that hash removes the session.
+    let hash: String = sha2::Sha256::digest(b"token-c")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let literal = match backend {
+        Backend::Sqlite => format!("X'{hash}'"),
+        Backend::Postgres => format!("'\\x{hash}'::bytea"),
+    };
+    fx.execute(&format!(
+        "DELETE FROM web_sessions WHERE token_sha256 = {literal}"
+    ))
+    .await;
+    assert_eq!(store.web_session("token-c").await.unwrap(), None);
     store.close().await.unwrap();
 }
 

@@ -13,7 +13,9 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tlsrpt_core::report::{format_utc, to_rfc_json};
 use tlsrpt_core::{Diagnostic, Report};
-use tlsrpt_store::{Provenance, ReportId, ReportListing, StoredReport, SubmissionId};
+use tlsrpt_store::{
+    Authentication, Provenance, ReportId, ReportListing, StoredReport, SubmissionId,
+};
 
 use super::checks::{self, DomainChecks};
 use super::data::{self, DomainPage};
@@ -162,6 +164,9 @@ pub(super) struct ReportDetail {
     pub stored_at: String,
     pub message: Option<tlsrpt_core::extract::MessageMeta>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Whether a DKIM signature vouches for the sender (RFC 8460 §3).
+    pub authentication: Authentication,
+    pub quarantined: bool,
     pub report: serde_json::Value,
 }
 
@@ -193,6 +198,8 @@ pub(super) fn report_detail(stored: &StoredReport, provenance: Provenance) -> Re
         stored_at: format_utc(&stored.stored_at),
         message: stored.message.clone(),
         diagnostics: stored.parsed.diagnostics.clone(),
+        authentication: stored.authentication.clone(),
+        quarantined: stored.quarantined,
     }
 }
 

@@ -1,15 +1,15 @@
 //! Access control: on anything but loopback, the dashboard and API need a login (the admin
 //! user from the config, argon2 password hash) or an API bearer token from the config.
 //!
-//! Sessions live in memory (a restart logs everyone out, which is fine for one admin) and
-//! are named by a random 256-bit cookie: `HttpOnly` (no script can read it), `Secure` (only
+//! Sessions live in the store (`web_sessions`), so a restart keeps everyone logged in and
+//! every `serve` on one database (behind a load balancer) honours every login; the store
+//! keeps only the SHA-256 of the cookie. A session is named by a random 256-bit cookie: `HttpOnly` (no script can read it), `Secure` (only
 //! sent over HTTPS; put a TLS listener or proxy in front), `SameSite=Strict` (never sent on
 //! cross-site requests). State-changing forms (login, logout) also carry a CSRF token that
 //! must match: the session's for logout, a double-submit cookie for the login form.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::PasswordVerifier;
 use argon2::password_hash::phc::PasswordHash;
@@ -21,8 +21,9 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use tlsrpt_store::{NewWebSession, Store, StoreError};
 
-use super::WebState;
+use super::{WebError, WebState};
 use crate::config::WebConfig;
 
 /// A session ends this long after login.
@@ -34,13 +35,13 @@ pub(crate) struct Auth {
     required: bool,
     admin: Option<(String, String)>,
     api_tokens: Vec<String>,
-    sessions: Mutex<HashMap<String, Session>>,
 }
 
+/// The request's live session, which the login middleware puts in the request's
+/// extensions for the pages' layout (its logout form).
 #[derive(Clone)]
-struct Session {
-    csrf: String,
-    expires: Instant,
+pub(crate) struct LoggedIn {
+    pub csrf: String,
 }
 
 impl Auth {
@@ -58,17 +59,7 @@ impl Auth {
                 .clone()
                 .zip(config.admin_password_hash.clone()),
             api_tokens: config.api_tokens.clone(),
-            sessions: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The live session named by the request's cookie.
-    fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        let id = cookie(headers, SESSION_COOKIE)?;
-        let mut sessions = self.sessions.lock().expect("sessions lock");
-        let now = Instant::now();
-        sessions.retain(|_, s| s.expires > now);
-        sessions.get(&id).cloned()
     }
 
     fn bearer_ok(&self, headers: &HeaderMap) -> bool {
@@ -103,6 +94,17 @@ impl Auth {
     }
 }
 
+/// The live session named by the request's cookie, whichever `serve` created it.
+async fn session(store: &Store, headers: &HeaderMap) -> Result<Option<LoggedIn>, StoreError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(store
+        .web_session(&token)
+        .await?
+        .map(|s| LoggedIn { csrf: s.csrf }))
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -135,12 +137,19 @@ fn set_cookie(name: &str, value: &str, max_age: Duration) -> HeaderValue {
 /// Middleware in front of every dashboard and API route.
 pub(crate) async fn require_login(
     State(state): State<Arc<WebState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let auth = &state.auth;
-    let headers = request.headers();
-    if !auth.required || auth.bearer_ok(headers) || auth.session(headers).is_some() {
+    let logged_in = match session(&state.store, request.headers()).await {
+        Ok(logged_in) => logged_in,
+        Err(error) => return WebError::Store(error).into_response(),
+    };
+    let allowed = !auth.required || logged_in.is_some() || auth.bearer_ok(request.headers());
+    if let Some(logged_in) = logged_in {
+        request.extensions_mut().insert(logged_in);
+    }
+    if allowed {
         return next.run(request).await;
     }
     if request.uri().path().starts_with("/api/") {
@@ -244,13 +253,23 @@ async fn login(
         );
     }
     let id = random_token();
-    state.auth.sessions.lock().expect("sessions lock").insert(
-        id.clone(),
-        Session {
+    let stored = state
+        .store
+        .create_web_session(&NewWebSession {
+            token: id.clone(),
+            user: form.user,
             csrf: random_token(),
-            expires: Instant::now() + SESSION_LIFETIME,
-        },
-    );
+            expires_at: chrono::Utc::now() + SESSION_LIFETIME,
+        })
+        .await;
+    if let Err(error) = stored {
+        tracing::error!(error = %error, "storing a login session failed");
+        return login_page(
+            next,
+            Some("The database is unavailable; please try again."),
+            StatusCode::SERVICE_UNAVAILABLE,
+        );
+    }
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -269,19 +288,18 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<LogoutForm>,
 ) -> Response {
-    let Some(session) = state.auth.session(&headers) else {
-        return Redirect::to("/login").into_response();
+    let logged_in = match session(&state.store, &headers).await {
+        Ok(Some(logged_in)) => logged_in,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(error) => return WebError::Store(error).into_response(),
     };
-    if !constant_time_eq(session.csrf.as_bytes(), form.csrf.as_bytes()) {
+    if !constant_time_eq(logged_in.csrf.as_bytes(), form.csrf.as_bytes()) {
         return (StatusCode::FORBIDDEN, "CSRF token mismatch").into_response();
     }
-    if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-        state
-            .auth
-            .sessions
-            .lock()
-            .expect("sessions lock")
-            .remove(&id);
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(error) = state.store.delete_web_session(&token).await
+    {
+        return WebError::Store(error).into_response();
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
@@ -289,9 +307,4 @@ async fn logout(
         set_cookie(SESSION_COOKIE, "", Duration::ZERO),
     );
     response
-}
-
-/// The logout form's CSRF token for the request's session, when logged in.
-pub(crate) fn logout_csrf(state: &WebState, headers: &HeaderMap) -> Option<String> {
-    state.auth.session(headers).map(|s| s.csrf)
 }

@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tlsrpt_analyze::{DomainAnalysis, DomainOverview, Totals, Verdict};
 use tlsrpt_core::explain::explain;
 use tlsrpt_core::report::format_utc;
+use tlsrpt_store::AuthResult;
 
 use super::api::{self, ReportDetail, ReportList, rfc_json};
 use super::charts::{self, SUCCESS_COLOUR, Series, failure_colour};
@@ -46,16 +48,23 @@ async fn script() -> Response {
     )
 }
 
-/// What every page's layout needs.
+/// What every page's layout needs: the logout form's CSRF token when logged in (the login
+/// middleware found the session).
+#[derive(Clone)]
 struct Layout {
     logout_csrf: Option<String>,
 }
 
-impl Layout {
-    fn new(state: &WebState, headers: &HeaderMap) -> Layout {
-        Layout {
-            logout_csrf: auth::logout_csrf(state, headers),
-        }
+impl<S: Send + Sync> FromRequestParts<S> for Layout {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Layout {
+            logout_csrf: parts
+                .extensions
+                .get::<auth::LoggedIn>()
+                .map(|s| s.csrf.clone()),
+        })
     }
 }
 
@@ -191,17 +200,17 @@ impl OverviewPage {
 
 async fn overview(
     State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
+    layout: Layout,
     Query(params): Query<ListParams>,
 ) -> Response {
     let page = data::domain_page(&state.store, &params).await;
     render(
         page.map(|page| OverviewPage {
-            layout: Layout::new(&state, &headers),
+            layout: layout.clone(),
             page,
             params,
         }),
-        Layout::new(&state, &headers),
+        layout,
     )
 }
 
@@ -255,7 +264,7 @@ impl DomainPageView {
 
 async fn domain(
     State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
+    layout: Layout,
     Path(domain): Path<String>,
     Query(params): Query<WindowParams>,
 ) -> Response {
@@ -298,7 +307,7 @@ async fn domain(
         drop(series);
         let check = checks::latest(&state.store, &a.domain).await?.latest;
         Ok(DomainPageView {
-            layout: Layout::new(&state, &headers),
+            layout: layout.clone(),
             chart,
             failure_chart,
             check,
@@ -306,7 +315,7 @@ async fn domain(
         })
     }
     .await;
-    render(page, Layout::new(&state, &headers))
+    render(page, layout)
 }
 
 #[derive(Template)]
@@ -330,6 +339,11 @@ impl ReportsPage {
         format_utc(at)
     }
 
+    /// Every verdict the store can hold, for the DKIM filter.
+    fn verdicts(&self) -> &'static [AuthResult] {
+        AuthResult::ALL
+    }
+
     fn next_href(&self) -> Option<String> {
         let before = self.list.next_before?;
         let mut pairs = vec![format!("before={}", before.0)];
@@ -340,6 +354,8 @@ impl ReportsPage {
             ("to", &self.params.to),
             ("has_failures", &self.params.has_failures),
             ("has_diagnostics", &self.params.has_diagnostics),
+            ("dkim", &self.params.dkim),
+            ("quarantined", &self.params.quarantined),
             ("limit", &self.params.limit),
         ] {
             if let Some(v) = non_empty(v) {
@@ -352,17 +368,17 @@ impl ReportsPage {
 
 async fn reports(
     State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
+    layout: Layout,
     Query(params): Query<ReportParams>,
 ) -> Response {
     let list = api::report_list(&state, &params).await;
     render(
         list.map(|list| ReportsPage {
-            layout: Layout::new(&state, &headers),
+            layout: layout.clone(),
             list,
             params,
         }),
-        Layout::new(&state, &headers),
+        layout,
     )
 }
 
@@ -395,13 +411,13 @@ impl ReportPage {
 
 async fn report(
     State(state): State<Arc<WebState>>,
-    headers: HeaderMap,
+    layout: Layout,
     Path(id): Path<i64>,
 ) -> Response {
     let page = async {
         let (stored, provenance) = api::stored_report(&state, id).await?;
         Ok(ReportPage {
-            layout: Layout::new(&state, &headers),
+            layout: layout.clone(),
             detail: api::report_detail(&stored, provenance),
             json: serde_json::to_string_pretty(&rfc_json(&stored.parsed.report))
                 .expect("JSON values serialise"),
@@ -409,5 +425,5 @@ async fn report(
         })
     }
     .await;
-    render(page, Layout::new(&state, &headers))
+    render(page, layout)
 }

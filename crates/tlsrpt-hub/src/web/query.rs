@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use tlsrpt_analyze::{DEFAULT_DAYS, Window};
-use tlsrpt_store::{ExportFilter, ReportFilter, ReportId};
+use tlsrpt_store::{AuthResult, ExportFilter, ReportFilter, ReportId};
 
 use super::WebError;
 
@@ -70,6 +70,9 @@ pub struct ReportParams {
     pub to: Option<String>,
     pub has_failures: Option<String>,
     pub has_diagnostics: Option<String>,
+    /// DKIM verdict (`pass`, `fail`, `none`, `unauthenticated-https`, `not-checked`).
+    pub dkim: Option<String>,
+    pub quarantined: Option<String>,
     pub before: Option<String>,
     pub limit: Option<String>,
 }
@@ -94,6 +97,14 @@ impl ReportParams {
             to: parsed("to", &self.to)?,
             has_failures: parsed("has_failures", &self.has_failures)?,
             has_diagnostics: parsed("has_diagnostics", &self.has_diagnostics)?,
+            auth_result: non_empty(&self.dkim)
+                .map(|v| {
+                    AuthResult::from_wire(&v).ok_or_else(|| {
+                        WebError::BadRequest(format!("dkim: {v:?} is not a verdict"))
+                    })
+                })
+                .transpose()?,
+            quarantined: parsed("quarantined", &self.quarantined)?,
             before: parsed("before", &self.before)?.map(ReportId),
             limit,
         })

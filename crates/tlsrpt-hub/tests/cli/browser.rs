@@ -162,6 +162,12 @@ fn pages_show_the_api_numbers_with_charts_and_no_console_errors() {
         "&lt;script&gt;console.error(\"xss\")&lt;/script&gt;Evil Org"
     );
     assert!(!dom.contains("<img src=\"x\""), "no injected element");
+    let detail = server.get(&format!("/api/v1/reports/{id}"), &[]).json();
+    assert_eq!(
+        by_id(&dom, "dkim"),
+        detail["authentication"]["result"].as_str().unwrap(),
+        "the DKIM verdict the API gives"
+    );
     let (dom, console) = load(
         &server.url(&format!("/domains/{XSS_DOMAIN}?{w}")),
         "xss-domain.png",

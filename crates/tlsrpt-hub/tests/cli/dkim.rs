@@ -17,7 +17,8 @@ use tlsrpt_core::read::read_reports;
 use tlsrpt_core::report::dedup_key;
 use tlsrpt_store::{AuthResult, Authentication};
 
-use crate::serve_http::{Server, free_port};
+use crate::api::assert_shape;
+use crate::serve_http::{Server, curl, free_port};
 use crate::{corpus, hub, with_store};
 
 const EX_DATAERR: i32 = 65;
@@ -365,4 +366,186 @@ fn off_does_not_check_and_https_is_unauthenticated_and_quarantine_stores_aside()
     let (authentication, quarantined) = verdict(&db, &json).unwrap();
     assert_eq!(authentication.result, AuthResult::UnauthenticatedHttps);
     assert!(quarantined);
+}
+
+/// A report that follows RFC 8460 to the letter: stored without diagnostics.
+const CLEAN_REPORT: &str = r#"{"organization-name":"Clean Org",
+"date-range":{"start-datetime":"2026-01-01T00:00:00Z","end-datetime":"2026-01-02T00:00:00Z"},
+"contact-info":"tlsrpt@clean.example","report-id":"clean-1",
+"policies":[{"policy":{"policy-type":"no-policy-found","policy-domain":"company-y.example",
+"mx-host":["mx.company-y.example"]},
+"summary":{"total-successful-session-count":5,"total-failure-session-count":0},
+"failure-details":[]}]}"#;
+
+/// GET `path` from `server` with curl: status and body.
+fn get(server: &Server, path: &str) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "-o", "-", "-w", "\n%{http_code}"])
+        .arg(server.url(path))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (status.parse().unwrap(), body.to_owned())
+}
+
+fn get_json(server: &Server, path: &str) -> serde_json::Value {
+    let (status, body) = get(server, path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The organizations of the reports an API list query answers, newest first.
+fn listed(server: &Server, openapi: &serde_json::Value, query: &str) -> Vec<serde_json::Value> {
+    let list = get_json(server, &format!("/api/v1/reports?{query}"));
+    assert_shape(openapi, "ReportList", &list);
+    list["reports"].as_array().unwrap().clone()
+}
+
+#[test]
+fn report_views_show_and_filter_the_dkim_verdict_quarantine_and_diagnostics() {
+    let key = Key::new("views");
+    let dns = Dns::start(&[key.record("")]);
+    let smtp_port = free_port();
+    let server = Server::start(
+        &format!(
+            "rate_limit = {{ per_minute = 6000, burst = 1000 }}\n\
+             [smtp]\nlisten = \"127.0.0.1:{smtp_port}\"\naddresses = [\"tlsrpt@example.net\"]\n"
+        ),
+        &format!(
+            "unknown_domains = \"quarantine\"\ndkim = \"flag\"\n\
+             dkim_nameservers = [\"127.0.0.1:{}\"]\n\
+             [[domains]]\nname = \"company-y.example\"\n\
+             [[domains]]\nname = \"random.net\"\n",
+            dns.port
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let signed = dir.path().join("signed.eml");
+    std::fs::write(&signed, key.sign(&synthetic())).unwrap();
+    let swaks = |extra: &[&std::ffi::OsStr]| {
+        let output = Command::new("swaks")
+            .args(["--server", "127.0.0.1", "--port", &smtp_port.to_string()])
+            .args(["--to", "tlsrpt@example.net", "--from", "tlsrpt@example.org"])
+            .args(extra)
+            .output()
+            .expect("swaks");
+        let transcript = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            transcript.contains("250 2.0.0 report stored"),
+            "{transcript}"
+        );
+    };
+    // Signed by the submitter's organization: pass.
+    swaks(&["--data".as_ref(), signed.as_os_str()]);
+    // A report attached to an unsigned message: none.
+    swaks(&[
+        "--attach-type".as_ref(),
+        "application/tlsrpt+json".as_ref(),
+        "--attach".as_ref(),
+        corpus("microsoft-2025-sts-and-tlsa.json").as_os_str(),
+    ]);
+    // Over HTTPS: unauthenticated. The first two are about domains not served here (the
+    // second names none at all) and are quarantined; the third is served and the only
+    // report without diagnostics.
+    let clean = dir.path().join("clean.json");
+    std::fs::write(&clean, CLEAN_REPORT).unwrap();
+    for path in [
+        corpus("google-2024-validation-failure.json"),
+        corpus("invalid-policy-type-missing-counts.json"),
+        clean,
+    ] {
+        let answer = curl(
+            &server.url("/v1/tlsrpt"),
+            &["-H", "Content-Type: application/tlsrpt+json"],
+            &path,
+        );
+        assert_eq!(answer.status, 201, "{path:?}: {answer:?}");
+    }
+
+    let openapi = get_json(&server, "/api/v1/openapi.json");
+    let all = listed(&server, &openapi, "");
+    let verdicts: Vec<(&str, Option<&str>, bool)> = all
+        .iter()
+        .map(|r| {
+            (
+                r["authentication"]["result"].as_str().unwrap(),
+                r["authentication"]["domain"].as_str(),
+                r["quarantined"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("unauthenticated-https", None, false),
+            ("unauthenticated-https", None, true),
+            ("unauthenticated-https", None, true),
+            ("none", None, false),
+            ("pass", Some(SIGNER), false),
+        ]
+    );
+    let ids = |query: &str| -> Vec<i64> {
+        listed(&server, &openapi, query)
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    let id = |i: usize| all[i]["id"].as_i64().unwrap();
+    assert_eq!(ids("dkim=pass"), [id(4)]);
+    assert_eq!(ids("dkim=none"), [id(3)]);
+    assert_eq!(ids("dkim=unauthenticated-https"), [id(0), id(1), id(2)]);
+    assert!(ids("dkim=fail").is_empty());
+    assert_eq!(ids("quarantined=true"), [id(1), id(2)]);
+    assert_eq!(ids("quarantined=false"), [id(0), id(3), id(4)]);
+    assert_eq!(ids("dkim=unauthenticated-https&quarantined=false"), [id(0)]);
+    // Diagnostics: every corpus report has some; the clean one none.
+    assert_eq!(all[0]["diagnostics"], 0);
+    assert!(
+        all[1..]
+            .iter()
+            .all(|r| r["diagnostics"].as_u64().unwrap() > 0)
+    );
+    assert_eq!(ids("has_diagnostics=false"), [id(0)]);
+    assert_eq!(ids("has_diagnostics=true"), [id(1), id(2), id(3), id(4)]);
+    let (status, body) = get(&server, "/api/v1/reports?dkim=maybe");
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("dkim: \\\"maybe\\\" is not a verdict"),
+        "{body}"
+    );
+
+    // Detail: API and page.
+    let pass_id = all[4]["id"].as_i64().unwrap();
+    let detail = get_json(&server, &format!("/api/v1/reports/{pass_id}"));
+    assert_shape(&openapi, "ReportDetail", &detail);
+    assert_eq!(detail["authentication"]["result"], "pass");
+    assert_eq!(detail["authentication"]["domain"], SIGNER);
+    assert_eq!(detail["quarantined"], false);
+    let (status, page) = get(&server, &format!("/reports/{pass_id}"));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("<dd id=\"dkim\">pass, signed by {SIGNER}</dd>")),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"quarantined\""));
+    let quarantined_id = all[2]["id"].as_i64().unwrap();
+    let (_, page) = get(&server, &format!("/reports/{quarantined_id}"));
+    assert!(page.contains("<dd id=\"dkim\">unauthenticated-https</dd>"));
+    assert!(page.contains("<dd id=\"quarantined\">yes"), "{page}");
+
+    // List page: the filter form keeps its choice, rows show the verdict.
+    let (status, page) = get(&server, "/reports?dkim=pass&quarantined=false");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<option value=\"pass\" selected>pass</option>"),
+        "{page}"
+    );
+    assert!(page.contains("<option value=\"false\" selected>not quarantined</option>"));
+    assert_eq!(page.matches("<tr data-id=").count(), 1, "{page}");
+    assert!(page.contains(&format!("<td data-field=\"dkim\">pass ({SIGNER})</td>")));
+    let (_, page) = get(&server, "/reports?quarantined=true");
+    assert_eq!(page.matches("<tr data-id=").count(), 2, "{page}");
+    assert!(page.contains("<strong data-field=\"quarantined\">quarantined</strong>"));
+    let _stopped = server.stop();
 }

@@ -34,17 +34,25 @@ struct Dovecot {
     port: u16,
     imaps_port: u16,
     tls: bool,
+    /// More dovecot.conf lines.
+    extra: String,
     child: Option<Child>,
 }
 
 impl Dovecot {
     /// Plain IMAP on `port`; with `tls`, also STARTTLS there and implicit TLS on `imaps_port`.
     fn start(tls: bool) -> Dovecot {
+        Dovecot::start_with(tls, "")
+    }
+
+    /// As [`Dovecot::start`], with `extra` lines appended to its configuration.
+    fn start_with(tls: bool, extra: &str) -> Dovecot {
         let dir = tempfile::tempdir().unwrap();
         let mut dovecot = Dovecot {
             port: free_port(),
             imaps_port: free_port(),
             tls,
+            extra: extra.to_owned(),
             child: None,
             dir,
         };
@@ -121,7 +129,9 @@ service imap-login {{
     ssl = yes
   }}
 }}
+{extra}
 ",
+            extra = self.extra,
             port = self.port,
             imaps = if self.tls { self.imaps_port } else { 0 },
         );
@@ -536,4 +546,77 @@ fn implicit_tls_and_starttls_with_a_private_ca_and_a_one_shot_poll() {
     assert_eq!(counts.reports, 2);
     let missing = run(&["imap-poll"]);
     assert!(!missing.status.success());
+}
+
+/// Dovecot 2.3's post-login capabilities with MOVE (RFC 6851) left out, and with or
+/// without UIDPLUS (RFC 4315); LITERAL+ stays for the probe's APPEND.
+const CAPABILITIES_WITHOUT_MOVE: [&str; 2] = [
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ NAMESPACE CHILDREN UNSELECT \
+     UIDPLUS",
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ NAMESPACE CHILDREN UNSELECT",
+];
+
+#[test]
+fn without_move_messages_are_copied_flagged_deleted_and_expunged() {
+    for capabilities in CAPABILITIES_WITHOUT_MOVE {
+        // mail_log records, server side, each copy and expunge with the message's flags: a
+        // MOVE expunges a message without flags, the fallback one it flagged \Deleted.
+        let dovecot = Dovecot::start_with(
+            false,
+            &format!(
+                "imap_capability = {capabilities}\n\
+                 mail_plugins = $mail_plugins notify mail_log\n\
+                 plugin {{\n  mail_log_events = copy expunge\n  \
+                 mail_log_fields = uid box flags\n}}"
+            ),
+        );
+        let mut probe = dovecot.client();
+        let announced = probe.command("CAPABILITY").concat();
+        assert!(!announced.contains(" MOVE"), "{announced}");
+        assert_eq!(
+            announced.contains(" UIDPLUS"),
+            capabilities.ends_with("UIDPLUS")
+        );
+        for name in MAILED {
+            probe.append("INBOX", &read(&corpus(name)));
+        }
+        probe.append("INBOX", &non_report());
+
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("hub.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "database = {:?}\nunknown_domains = \"accept\"\n{}",
+                dir.path().join("hub.db"),
+                dovecot.account("none", dovecot.port, "")
+            ),
+        )
+        .unwrap();
+        let once = hub()
+            .args(["imap-poll", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(once.status.success(), "{capabilities}: {once:?}");
+        assert!(
+            stdout(&once).contains("4 archived, 1 to the error folder, 0 left"),
+            "{capabilities}: {once:?}"
+        );
+        assert_eq!(probe.folders(), (0, 4, 1), "{capabilities}");
+        let counts = with_store(&dir.path().join("hub.db"), async |store| {
+            store.counts().await.unwrap()
+        });
+        assert_eq!((counts.reports, counts.submissions), (4, 4));
+
+        let log = std::fs::read_to_string(dovecot.path("dovecot.log")).unwrap();
+        let count = |needle: &str| log.lines().filter(|l| l.contains(needle)).count();
+        assert_eq!(count(": copy from INBOX:"), 5, "{capabilities}:\n{log}");
+        assert_eq!(
+            count("expunge: box=INBOX, uid="),
+            5,
+            "{capabilities}:\n{log}"
+        );
+        assert_eq!(count("flags=(\\Deleted"), 5, "{capabilities}:\n{log}");
+    }
 }

@@ -166,6 +166,12 @@ fn refusals_have_their_exact_reply_codes() {
 
     let (ok, transcript) = swaks(port, &["--to", "postmaster@example.com"]);
     assert!(!ok);
+    // The EHLO reply names the configured host and greets plainly.
+    assert!(
+        transcript.contains("<-  250-mx.test hello\n"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("had me"), "{transcript}");
     assert!(
         replies(&transcript)
             .iter()

@@ -543,3 +543,95 @@ fn the_domain_page_and_api_show_the_latest_daily_check() {
     crate::api::assert_shape(&openapi, "DomainChecks", &none);
     assert_eq!(none["latest"], serde_json::Value::Null);
 }
+
+/// Logs in as the admin through the login form; returns the `tlsrpt_session=…` cookie.
+fn log_in(server: &WebServer) -> String {
+    let form = server.get("/login", &[]);
+    let csrf_cookie = form.cookie("tlsrpt_login_csrf").expect("login CSRF cookie");
+    let csrf = hidden_field(&form.text(), "csrf");
+    let ok = server.curl(
+        "/login",
+        &[&format!("Cookie: {csrf_cookie}")],
+        &[
+            "--data",
+            &format!(
+                "user=admin&password={}&csrf={csrf}",
+                ADMIN_PASSWORD.replace(' ', "+")
+            ),
+        ],
+    );
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    ok.cookie("tlsrpt_session").expect("session cookie")
+}
+
+/// Runs SQL on a SQLite database with python3's sqlite3, behind the server's back.
+fn sqlite_execute(db: &Path, sql: &str) {
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); \
+             c.commit()",
+        ])
+        .arg(db)
+        .arg(sql)
+        .status()
+        .expect("python3");
+    assert!(status.success());
+}
+
+#[test]
+fn sessions_survive_a_restart_are_shared_by_instances_and_end_at_logout_or_expiry() {
+    let seeded = Seeded {
+        dir: tempfile::tempdir().unwrap(),
+        reports: Vec::new(),
+        files: BTreeMap::new(),
+        last_day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    };
+    let config = admin_config();
+    let a = WebServer::start(&seeded, Some(&config));
+    let b = WebServer::start(&seeded, Some(&config));
+    let session = log_in(&a);
+    let token = session.strip_prefix("tlsrpt_session=").unwrap().to_owned();
+    let cookie = format!("Cookie: {session}");
+
+    // Instance B, on the same database, honours A's login (a load balancer may send the
+    // next request anywhere).
+    assert_eq!(b.get("/api/v1/domains", &[&cookie]).status, 200);
+    let page = b.get("/", &[&cookie]);
+    assert_eq!(page.status, 200);
+    let logout_csrf = hidden_field(&page.text(), "csrf");
+
+    // A restart keeps the login.
+    drop(a);
+    let a = WebServer::start(&seeded, Some(&config));
+    assert_eq!(a.get("/", &[&cookie]).status, 200);
+
+    // The database holds the cookie's hash, never the cookie.
+    for file in ["hub.db", "hub.db-wal"] {
+        let bytes = std::fs::read(seeded.dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{file} holds the session token"
+        );
+    }
+
+    // CSRF is still enforced; logging out on B ends the session on A too.
+    let forged = b.curl("/logout", &[&cookie], &["--data", "csrf=forged"]);
+    assert_eq!(forged.status, 403);
+    assert_eq!(a.get("/", &[&cookie]).status, 200);
+    let logout = b.curl(
+        "/logout",
+        &[&cookie],
+        &["--data", &format!("csrf={logout_csrf}")],
+    );
+    assert_eq!(logout.status, 303);
+    assert_eq!(a.get("/", &[&cookie]).status, 303, "logged out everywhere");
+    assert_eq!(a.get("/api/v1/domains", &[&cookie]).status, 401);
+
+    // Expiry ends a session too (here the clock is moved by editing the expiry).
+    let cookie = format!("Cookie: {}", log_in(&b));
+    assert_eq!(a.get("/", &[&cookie]).status, 200);
+    sqlite_execute(&seeded.db(), "UPDATE web_sessions SET expires_at_us = 1");
+    assert_eq!(a.get("/", &[&cookie]).status, 303, "expired");
+    assert_eq!(b.get("/api/v1/domains", &[&cookie]).status, 401);
+}

@@ -27,6 +27,11 @@ const MIGRATIONS: List = &[
         "daily domain checks",
         include_str!("../../migrations/postgres/0004_checks.sql"),
     ),
+    (
+        6,
+        "web sessions",
+        include_str!("../../migrations/postgres/0006_web_sessions.sql"),
+    ),
 ];
 
 pub(super) async fn run(pool: &PgPool) -> Result<(), StoreError> {

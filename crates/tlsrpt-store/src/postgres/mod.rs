@@ -17,6 +17,7 @@ mod query;
 mod read;
 mod retention;
 mod rollup;
+mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;

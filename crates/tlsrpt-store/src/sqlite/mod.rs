@@ -15,6 +15,7 @@ mod query;
 mod read;
 mod retention;
 mod rollup;
+mod sessions;
 
 use std::time::Duration;
 

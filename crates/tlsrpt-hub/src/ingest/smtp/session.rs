@@ -268,8 +268,19 @@ impl Session {
             ehlo.capabilities |= EXT_START_TLS;
         }
         ehlo.size = self.settings.max_message_bytes;
-        ehlo.write(&mut self.output)
+        let mut lines = Vec::new();
+        ehlo.write(&mut lines)
             .expect("writing to a Vec cannot fail");
+        // smtp-proto's first line jokes "you had me at EHLO"; a mail admin reading a
+        // transcript should see our name and a plain greeting. Its capability lines follow
+        // (there are always some, so the greeting line continues with `250-`).
+        let capabilities = lines
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(&lines[..0], |end| &lines[end + 1..]);
+        let greeting = format!("250-{} hello\r\n", self.settings.hostname);
+        self.output.extend_from_slice(greeting.as_bytes());
+        self.output.extend_from_slice(capabilities);
     }
 
     fn starttls(&mut self) -> Option<Event> {
@@ -471,6 +482,20 @@ mod tests {
         }
         let output = String::from_utf8(std::mem::take(session.output())).unwrap();
         (events, output)
+    }
+
+    #[test]
+    fn ehlo_and_lhlo_greet_with_the_hostname_then_list_capabilities() {
+        for (lmtp, hello) in [(false, "EHLO"), (true, "LHLO")] {
+            let mut s = session(lmtp);
+            feed(&mut s, "");
+            let (_, replies) = feed(&mut s, &format!("{hello} client.example\r\n"));
+            assert_eq!(
+                replies,
+                "250-mx.test hello\r\n250-STARTTLS\r\n250-SIZE 64\r\n250-PIPELINING\r\n\
+                 250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n"
+            );
+        }
     }
 
     #[test]
