@@ -20,7 +20,7 @@ pub(crate) struct Table {
 }
 
 /// Parents before children.
-const TABLES: [Table; 9] = [
+const TABLES: [Table; 11] = [
     Table {
         name: "submissions",
         partitioned_child: false,
@@ -63,6 +63,16 @@ const TABLES: [Table; 9] = [
     },
     Table {
         name: "check_changes",
+        partitioned_child: false,
+        order: None,
+    },
+    Table {
+        name: "alerts",
+        partitioned_child: false,
+        order: None,
+    },
+    Table {
+        name: "alert_notifications",
         partitioned_child: false,
         order: None,
     },

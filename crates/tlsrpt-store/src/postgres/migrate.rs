@@ -27,6 +27,11 @@ const MIGRATIONS: List = &[
         "daily domain checks",
         include_str!("../../migrations/postgres/0004_checks.sql"),
     ),
+    (
+        5,
+        "alert state and notification log",
+        include_str!("../../migrations/postgres/0005_alerts.sql"),
+    ),
 ];
 
 pub(super) async fn run(pool: &PgPool) -> Result<(), StoreError> {
