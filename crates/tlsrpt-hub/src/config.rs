@@ -15,8 +15,11 @@ use tlsrpt_core::record::generate::mta_sts_policy;
 use crate::auth::dkim::DkimPolicy;
 use crate::cli::{Args, Command};
 
+mod alerts;
 mod imap;
 
+pub use alerts::AlertsConfig;
+use alerts::FileAlerts;
 use imap::FileImap;
 pub use imap::{ImapConfig, ImapSecurity};
 
@@ -51,6 +54,7 @@ pub struct Config {
     pub checks: ChecksConfig,
     /// Days of reports to keep (`prune`, and daily in `serve`); `None` keeps everything.
     pub retention_days: Option<u32>,
+    pub alerts: AlertsConfig,
 }
 
 impl Config {
@@ -222,6 +226,8 @@ struct FileConfig {
     checks: FileChecks,
     #[serde(default)]
     web: WebConfig,
+    #[serde(default)]
+    alerts: FileAlerts,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -321,6 +327,7 @@ impl Config {
             dkim_nameservers: file.dkim_nameservers,
             smtp,
             checks: resolve_checks(file.checks)?,
+            alerts: file.alerts.resolve()?,
         };
         Ok(match &args.command {
             Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),

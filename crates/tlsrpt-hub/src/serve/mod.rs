@@ -45,10 +45,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("opening database {}", config.redacted_database()))?,
     );
-    let intake = Arc::new(Intake::for_config(Arc::clone(&store), &config));
     let (controller, control) = control::channel();
-
     let mut receivers = JoinSet::new();
+    let mut intake = Intake::for_config(Arc::clone(&store), &config);
+    if config.alerts.enabled {
+        let (touched, task) = alerts_task(&config, Arc::clone(&store));
+        intake = intake.with_alerts(touched.0);
+        let control = control.clone();
+        receivers.spawn(async move { ("alerts", task.run(touched.1, control).await) });
+    }
+    let intake = Arc::new(intake);
+
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
     receivers.spawn(async move { ("http", http.run().await) });
     let gauges = Arc::clone(intake.metrics()).refresh_from(
@@ -109,6 +116,27 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await.context("closing the database")?;
     tracing::info!("database closed; bye");
     result
+}
+
+type Touched = (
+    tokio::sync::mpsc::Sender<String>,
+    tokio::sync::mpsc::Receiver<String>,
+);
+
+/// The alert engine's task and the channel the intake tells it about new reports on.
+fn alerts_task(config: &Config, store: Arc<Store>) -> (Touched, crate::alerts::task::Task) {
+    let engine = crate::alerts::Engine::new(
+        store,
+        config.alerts.clone(),
+        Arc::new(crate::alerts::LogSink),
+        Arc::new(crate::alerts::SystemClock),
+    );
+    let task = crate::alerts::task::Task {
+        engine: Arc::new(engine),
+        configured: config.domains.iter().map(|d| d.name.clone()).collect(),
+        digests: Vec::new(),
+    };
+    (crate::alerts::task::touched_channel(), task)
 }
 
 /// Waits for every receiver to finish its in-flight work, at most [`DRAIN_TIMEOUT`].
