@@ -63,6 +63,11 @@ struct FailureLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabel {
+    severity: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DomainLabel {
     policy_domain: String,
 }
@@ -88,6 +93,7 @@ pub struct Metrics {
     sessions: Family<SessionLabels, Gauge>,
     failed_sessions: Family<FailureLabels, Gauge>,
     last_report_age: Family<DomainLabel, Gauge<f64, AtomicU64>>,
+    alerts_open: Family<SeverityLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -152,6 +158,12 @@ impl Metrics {
             Unit::Seconds,
             last_report_age.clone(),
         );
+        let alerts_open = Family::<SeverityLabel, Gauge>::default();
+        registry.register(
+            "alerts_open",
+            "Open alerts (issue 6 rules), by severity (critical, high, medium, low)",
+            alerts_open.clone(),
+        );
         Metrics {
             registry,
             submissions,
@@ -162,6 +174,7 @@ impl Metrics {
             sessions,
             failed_sessions,
             last_report_age,
+            alerts_open,
         }
     }
 
@@ -235,12 +248,28 @@ impl Metrics {
             from: since(days),
             to: Some(today),
         };
-        let (Ok(recent), Ok(failures)) = (
+        let (Ok(recent), Ok(failures), Ok(open)) = (
             store.daily_policy_rollups(&filter(AGE_HORIZON_DAYS)).await,
             store.daily_failure_rollups(&filter(WINDOW_DAYS)).await,
+            store
+                .alerts(&tlsrpt_store::AlertFilter {
+                    state: Some(tlsrpt_store::AlertState::Open),
+                    limit: u32::MAX >> 1,
+                    ..Default::default()
+                })
+                .await,
         ) else {
             return false;
         };
+        for severity in tlsrpt_analyze::Severity::ALL {
+            let label = SeverityLabel {
+                severity: severity.as_str(),
+            };
+            let count = open.iter().filter(|a| a.severity == label.severity).count();
+            self.alerts_open
+                .get_or_create(&label)
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
         let window_start = since(WINDOW_DAYS).unwrap_or(NaiveDate::MIN);
         let mut totals: HashMap<&str, (i64, i64, NaiveDate)> = HashMap::new();
         for row in &recent {

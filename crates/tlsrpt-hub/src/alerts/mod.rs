@@ -5,6 +5,7 @@
 //! Nothing here reads the system clock directly: the [`Clock`] is injected, so dedupe,
 //! resolve, cooldown, reminders and digest timing are tested by moving time by hand.
 
+pub mod actions;
 pub mod digest;
 pub mod engine;
 pub mod task;
