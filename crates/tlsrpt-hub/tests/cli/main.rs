@@ -1,5 +1,6 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
+mod alerts;
 mod api;
 mod browser;
 mod check;
