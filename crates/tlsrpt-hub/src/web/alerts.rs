@@ -1,5 +1,6 @@
 //! Alerts in the API (`/api/v1/alerts`, acknowledge, mute) and on the dashboard
-//! (`/alerts`, with CSRF-protected acknowledge and mute forms).
+//! (`/alerts`, with CSRF-protected acknowledge and mute forms: the session's token, or a
+//! double-submit cookie on an open loopback dashboard).
 //!
 //! The API's POSTs take JSON bodies only: a browser cannot send `application/json` across
 //! sites without a CORS preflight this server never answers, so another site cannot make a
@@ -7,13 +8,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{WebError, WebState};
+use super::pages::{Layout, render};
+use super::{WebError, WebState, auth};
 use crate::alerts::actions::{self, ActionError, AlertView, Selection};
 
 pub fn routes() -> Router<Arc<WebState>> {
@@ -129,4 +133,99 @@ async fn mute(
     Ok(Json(
         actions::mute(&state.store, id, duration, Utc::now()).await?,
     ))
+}
+
+/// `/alerts`: the list with acknowledge and mute forms.
+pub fn page_routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/alerts", get(page))
+        .route("/alerts/{id}/acknowledge", post(acknowledge_form))
+        .route("/alerts/{id}/mute", post(mute_form))
+}
+
+#[derive(askama::Template)]
+#[template(path = "web/alerts.html")]
+struct AlertsPage {
+    layout: Layout,
+    list: AlertList,
+    state: String,
+    domain: String,
+    csrf: String,
+}
+
+impl AlertsPage {
+    fn domain_href(&self, domain: &str) -> String {
+        format!("/domains/{}", super::percent_encode(domain))
+    }
+
+    fn time(&self, at: &chrono::DateTime<Utc>) -> String {
+        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+}
+
+async fn page(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Query(params): Query<AlertParams>,
+) -> Response {
+    let (csrf, cookie) = auth::form_csrf(&state, &headers);
+    let page = alert_list(&state, &params).await.map(|list| AlertsPage {
+        layout: Layout::new(&state, &headers),
+        list,
+        state: params.state.clone().unwrap_or_else(|| "open".to_owned()),
+        domain: params.domain.clone().unwrap_or_default(),
+        csrf,
+    });
+    let mut response = render(page, Layout::new(&state, &headers));
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf: String,
+    #[serde(rename = "for")]
+    duration: Option<String>,
+}
+
+async fn acknowledge_form(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if !auth::form_csrf_ok(&state, &headers, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "CSRF token mismatch").into_response();
+    }
+    let result = actions::acknowledge(&state.store, id, "dashboard", Utc::now()).await;
+    after_action(result.map(drop).map_err(WebError::from), &state, &headers)
+}
+
+async fn mute_form(
+    State(state): State<Arc<WebState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if !auth::form_csrf_ok(&state, &headers, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "CSRF token mismatch").into_response();
+    }
+    let result = async {
+        let duration = actions::parse_duration(form.duration.as_deref().unwrap_or("7d"))
+            .map_err(WebError::BadRequest)?;
+        actions::mute(&state.store, id, duration, Utc::now()).await?;
+        Ok(())
+    }
+    .await;
+    after_action(result, &state, &headers)
+}
+
+/// Back to the list (post/redirect/get), or the error page.
+fn after_action(result: Result<(), WebError>, state: &WebState, headers: &HeaderMap) -> Response {
+    match result {
+        Ok(()) => Redirect::to("/alerts").into_response(),
+        Err(error) => render(Err::<AlertsPage, _>(error), Layout::new(state, headers)),
+    }
 }

@@ -29,6 +29,7 @@ use crate::config::WebConfig;
 const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 const SESSION_COOKIE: &str = "tlsrpt_session";
 const LOGIN_CSRF_COOKIE: &str = "tlsrpt_login_csrf";
+const FORM_CSRF_COOKIE: &str = "tlsrpt_form_csrf";
 
 pub(crate) struct Auth {
     required: bool,
@@ -294,4 +295,30 @@ async fn logout(
 /// The logout form's CSRF token for the request's session, when logged in.
 pub(crate) fn logout_csrf(state: &WebState, headers: &HeaderMap) -> Option<String> {
     state.auth.session(headers).map(|s| s.csrf)
+}
+
+/// The CSRF token for a state-changing dashboard form (acknowledge, mute): the session's
+/// when logged in, else (an open loopback dashboard) a double-submit cookie, returned with
+/// the `Set-Cookie` header to send when it is new.
+pub(crate) fn form_csrf(state: &WebState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    if let Some(session) = state.auth.session(headers) {
+        return (session.csrf, None);
+    }
+    match cookie(headers, FORM_CSRF_COOKIE) {
+        Some(token) if token.len() == 64 => (token, None),
+        _ => {
+            let token = random_token();
+            let header = set_cookie(FORM_CSRF_COOKIE, &token, SESSION_LIFETIME);
+            (token, Some(header))
+        }
+    }
+}
+
+/// Whether a posted form's CSRF token is the one [`form_csrf`] handed out.
+pub(crate) fn form_csrf_ok(state: &WebState, headers: &HeaderMap, token: &str) -> bool {
+    let expected = match state.auth.session(headers) {
+        Some(session) => Some(session.csrf),
+        None => cookie(headers, FORM_CSRF_COOKIE),
+    };
+    expected.is_some_and(|e| constant_time_eq(e.as_bytes(), token.as_bytes()))
 }

@@ -47,6 +47,7 @@ pub fn router(store: Arc<Store>, config: &WebConfig, local: SocketAddr) -> Route
     Router::new()
         .merge(api::routes())
         .merge(alerts::routes())
+        .merge(alerts::page_routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

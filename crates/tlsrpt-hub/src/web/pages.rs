@@ -47,12 +47,12 @@ async fn script() -> Response {
 }
 
 /// What every page's layout needs.
-struct Layout {
-    logout_csrf: Option<String>,
+pub(super) struct Layout {
+    pub(super) logout_csrf: Option<String>,
 }
 
 impl Layout {
-    fn new(state: &WebState, headers: &HeaderMap) -> Layout {
+    pub(super) fn new(state: &WebState, headers: &HeaderMap) -> Layout {
         Layout {
             logout_csrf: auth::logout_csrf(state, headers),
         }
@@ -60,7 +60,7 @@ impl Layout {
 }
 
 /// Renders a page, or the error page with the error's status.
-fn render(page: Result<impl Template, WebError>, layout: Layout) -> Response {
+pub(super) fn render(page: Result<impl Template, WebError>, layout: Layout) -> Response {
     match page.and_then(|p| {
         p.render()
             .map_err(|e| WebError::BadRequest(format!("rendering failed: {e}")))

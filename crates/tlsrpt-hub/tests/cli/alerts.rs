@@ -227,6 +227,34 @@ fn a_stored_report_opens_alerts_that_the_api_and_cli_act_on() {
     assert_eq!(after["alerts"][0]["acknowledged_by"], "bob");
     assert_eq!(after["alerts"][0]["muted"], false);
 
+    // The dashboard page: acknowledge by form, with the CSRF token it handed out.
+    let jar = dir.path().join("cookies");
+    let jar = jar.to_str().unwrap();
+    let (status, html) = serve.curl("GET", "/alerts", &["-c", jar]);
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Certificate failure for example.com at mx2.example.com"),
+        "{html}"
+    );
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token in the form");
+    let form = |token: &str| format!("csrf={token}");
+    let path = format!("/alerts/{id}/acknowledge");
+    let (status, _) = serve.curl("POST", &path, &["-b", jar, "--data", &form("forged")]);
+    assert_eq!(status, 403, "a wrong token is refused");
+    let (status, _) = serve.curl("POST", &path, &["--data", &form(csrf)]);
+    assert_eq!(
+        status, 403,
+        "the token alone, without its cookie, is refused"
+    );
+    let (status, _) = serve.curl("POST", &path, &["-b", jar, "--data", &form(csrf)]);
+    assert_eq!(status, 303);
+    let (_, after) = serve.json("GET", "/api/v1/alerts?severity=critical", None);
+    assert_eq!(after["alerts"][0]["acknowledged_by"], "dashboard");
+
     let missing = run(&["alerts", "ack", "999999", "--db", db]);
     assert!(!missing.status.success());
     assert!(
