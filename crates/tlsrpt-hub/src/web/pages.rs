@@ -21,6 +21,7 @@ use super::checks::{self, LatestCheck};
 use super::data::{self, DomainPage};
 use super::query::{ListParams, ReportParams, WindowParams, non_empty};
 use super::{WebError, WebState, asset, auth};
+use crate::alerts::actions::{self, AlertView, Selection};
 
 pub fn routes() -> Router<Arc<WebState>> {
     Router::new()
@@ -111,6 +112,8 @@ struct OverviewPage {
     layout: Layout,
     page: DomainPage,
     params: ListParams,
+    /// Open alerts of every domain, most recent first.
+    alerts: Vec<AlertView>,
 }
 
 impl OverviewPage {
@@ -194,15 +197,29 @@ async fn overview(
     headers: HeaderMap,
     Query(params): Query<ListParams>,
 ) -> Response {
-    let page = data::domain_page(&state.store, &params).await;
-    render(
-        page.map(|page| OverviewPage {
+    let page = async {
+        Ok(OverviewPage {
             layout: Layout::new(&state, &headers),
-            page,
+            page: data::domain_page(&state.store, &params).await?,
+            alerts: open_alerts(&state, None).await?,
             params,
-        }),
-        Layout::new(&state, &headers),
-    )
+        })
+    }
+    .await;
+    render(page, Layout::new(&state, &headers))
+}
+
+/// Open alerts shown at the top of the overview and a domain's page.
+const OPEN_ALERTS_SHOWN: u32 = 20;
+
+async fn open_alerts(state: &WebState, domain: Option<&str>) -> Result<Vec<AlertView>, WebError> {
+    let selection = Selection {
+        state: Some(tlsrpt_store::AlertState::Open),
+        domain: domain.map(str::to_owned),
+        limit: OPEN_ALERTS_SHOWN,
+        ..Default::default()
+    };
+    Ok(actions::list(&state.store, &selection, chrono::Utc::now()).await?)
 }
 
 #[derive(Template)]
@@ -214,6 +231,8 @@ struct DomainPageView {
     failure_chart: String,
     /// The latest daily DNS/MTA-STS check, if `serve` has run one for this domain.
     check: Option<LatestCheck>,
+    /// The domain's open alerts.
+    alerts: Vec<AlertView>,
 }
 
 impl DomainPageView {
@@ -297,11 +316,13 @@ async fn domain(
         );
         drop(series);
         let check = checks::latest(&state.store, &a.domain).await?.latest;
+        let alerts = open_alerts(&state, Some(&a.domain)).await?;
         Ok(DomainPageView {
             layout: Layout::new(&state, &headers),
             chart,
             failure_chart,
             check,
+            alerts,
             a,
         })
     }

@@ -227,6 +227,16 @@ fn a_stored_report_opens_alerts_that_the_api_and_cli_act_on() {
     assert_eq!(after["alerts"][0]["acknowledged_by"], "bob");
     assert_eq!(after["alerts"][0]["muted"], false);
 
+    for page in ["/", "/domains/example.com"] {
+        let (status, html) = serve.curl("GET", page, &[]);
+        assert_eq!(status, 200, "{page}");
+        let open = html.split("id=\"open-alerts\"").nth(1).expect(page);
+        assert!(
+            open.contains("Certificate failure for example.com"),
+            "{page}: {open}"
+        );
+    }
+
     // The dashboard page: acknowledge by form, with the CSRF token it handed out.
     let jar = dir.path().join("cookies");
     let jar = jar.to_str().unwrap();
