@@ -351,6 +351,53 @@ fn gauge_value(count: u64) -> i64 {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn open_alerts_are_counted_by_severity() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("m.db").to_str().unwrap())
+            .await
+            .unwrap();
+        for (rule, severity) in [
+            ("certificate-failure", "critical"),
+            ("dane-failure", "high"),
+        ] {
+            store
+                .open_alert(&tlsrpt_store::NewAlert {
+                    domain: "example.com".into(),
+                    rule: rule.into(),
+                    severity: severity.into(),
+                    opened_at: Utc::now(),
+                    alert: "{}".into(),
+                })
+                .await
+                .unwrap();
+        }
+        let resolved = store
+            .open_alert(&tlsrpt_store::NewAlert {
+                domain: "example.net".into(),
+                rule: "certificate-failure".into(),
+                severity: "critical".into(),
+                opened_at: Utc::now(),
+                alert: "{}".into(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        store.resolve_alert(resolved, Utc::now()).await.unwrap();
+        let metrics = Metrics::new();
+        assert!(metrics.refresh(&store, &[]).await);
+        let text = metrics.render();
+        for line in [
+            r#"tlsrpt_alerts_open{severity="critical"} 1"#,
+            r#"tlsrpt_alerts_open{severity="high"} 1"#,
+            r#"tlsrpt_alerts_open{severity="medium"} 0"#,
+            r#"tlsrpt_alerts_open{severity="low"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        store.close().await.unwrap();
+    }
+
     #[test]
     fn exposition_has_the_declared_families_and_labels() {
         let metrics = Metrics::new();
