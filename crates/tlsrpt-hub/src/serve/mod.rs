@@ -31,10 +31,15 @@ pub use tls::{ReloadingCert, TlsListener};
 
 use crate::config::Config;
 use crate::ingest::{http, imap, smtp};
+use crate::notify::Notifier;
 
 /// How long in-flight submissions get to finish after a shutdown request; a stalled client
 /// must not keep the process (and the store) open forever.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long queued alert notifications get to go out at shutdown; one retrying against a
+/// dead channel must not hold the process.
+const NOTIFY_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs until SIGTERM or SIGINT; `Ok` after a clean shutdown.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -47,6 +52,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let intake = Arc::new(Intake::for_config(Arc::clone(&store), &config));
     let (controller, control) = control::channel();
+    let notifier = Notifier::start(&config.notify, None, Some(Arc::clone(intake.metrics())))
+        .context("starting the alert channels")?;
 
     let mut receivers = JoinSet::new();
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
@@ -98,6 +105,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     if let Err(error) = drain(&mut receivers).await {
         result = result.and(Err(error));
+    }
+    if !notifier.drain(NOTIFY_DRAIN_TIMEOUT).await {
+        tracing::warn!("alert notifications still queued or retrying at shutdown: not delivered");
     }
     // Background readers of the store hold it too; stop them before closing it.
     for task in retention.into_iter().chain([gauges]) {

@@ -1,0 +1,475 @@
+//! Delivery of alert notices and digests to the configured channels (issue 6).
+//!
+//! The alert engine hands a [`Notice`] to [`Notifier::send`], which never waits: it picks the
+//! channels from `[[routes]]` and appends to each channel's bounded queue (dropping that
+//! queue's oldest notice when full, logged and counted). One task per channel delivers its
+//! queue in order, retrying with exponential back-off, so a dead channel delays only itself
+//! and never ingestion or the other channels.
+
+mod channel;
+pub mod render;
+
+use std::collections::{BTreeSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use tlsrpt_analyze::{
+    Alert, AlertEvidence, Digest, DigestDomain, Notice, NoticeKind, Rule, Severity,
+};
+use tokio::task::JoinHandle;
+
+use channel::Sender;
+#[cfg(test)]
+use channel::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+
+use crate::config::Config;
+use crate::config::notify::{Delivery, DigestRecipient, DigestSchedule, NotifyConfig, Route};
+use crate::metrics::{DeliveryOutcome, Metrics};
+
+/// What a channel delivers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Notice(Notice),
+    Digest(Digest),
+}
+
+impl Message {
+    fn subject(&self) -> Subject {
+        match self {
+            Message::Notice(notice) => Subject::Notice {
+                alert_id: notice.alert_id,
+                kind: notice.kind,
+            },
+            Message::Digest(digest) => Subject::Digest {
+                from: digest.from,
+                to: digest.to,
+            },
+        }
+    }
+}
+
+/// Which message an attempt was about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Notice { alert_id: i64, kind: NoticeKind },
+    Digest { from: NaiveDate, to: NaiveDate },
+}
+
+/// One delivery attempt (or a drop from a full queue), for the notification history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    pub channel: String,
+    pub subject: Subject,
+    /// 1 for the first try; 0 for a message dropped before any attempt.
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub outcome: AttemptOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptOutcome {
+    Delivered,
+    /// The error as a person reads it; `will_retry` is false when this was the last try.
+    Failed {
+        error: String,
+        will_retry: bool,
+    },
+    /// Pushed out of a full queue by newer messages.
+    Dropped,
+}
+
+/// Where attempts are recorded (the store's notification log); called from the channel
+/// tasks, never from [`Notifier::send`]'s caller.
+pub trait DeliveryLog: Send + Sync + 'static {
+    fn record<'a>(
+        &'a self,
+        attempt: DeliveryAttempt,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// The running channel tasks; dropping it stops them (queued messages are lost).
+pub struct Notifier {
+    queues: Vec<Arc<Queue>>,
+    routes: Vec<Route>,
+    digests: Vec<DigestRecipient>,
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+struct Queue {
+    channel: String,
+    capacity: usize,
+    state: Mutex<QueueState>,
+    wake: tokio::sync::Notify,
+    idle: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    jobs: VecDeque<Job>,
+    busy: bool,
+}
+
+struct Job {
+    message: Arc<Message>,
+    queued: Instant,
+}
+
+/// What the channel tasks share.
+struct Shared {
+    delivery: Delivery,
+    log: Option<Arc<dyn DeliveryLog>>,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Notifier {
+    /// Builds every channel (bad TLS or CA settings fail here, at start) and spawns one task
+    /// per channel on the current Tokio runtime.
+    pub fn start(
+        config: &NotifyConfig,
+        log: Option<Arc<dyn DeliveryLog>>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> anyhow::Result<Notifier> {
+        let shared = Arc::new(Shared {
+            delivery: config.delivery.clone(),
+            log,
+            metrics,
+        });
+        let mut queues = Vec::with_capacity(config.channels.len());
+        let mut tasks = Vec::with_capacity(config.channels.len());
+        for channel in &config.channels {
+            let sender = Sender::new(channel, config.delivery.timeout)
+                .with_context(|| format!("channel {:?}", channel.name))?;
+            let queue = Arc::new(Queue {
+                channel: channel.name.clone(),
+                capacity: config.delivery.queue_capacity,
+                state: Mutex::default(),
+                wake: tokio::sync::Notify::new(),
+                idle: tokio::sync::Notify::new(),
+            });
+            tasks.push(tokio::spawn(run(
+                Arc::clone(&queue),
+                sender,
+                Arc::clone(&shared),
+            )));
+            queues.push(queue);
+        }
+        Ok(Notifier {
+            queues,
+            routes: config.routes.clone(),
+            digests: config.digests.clone(),
+            shared,
+            tasks,
+        })
+    }
+
+    /// Queues the notice for every channel a route sends it to, without waiting; returns
+    /// those channels' names.
+    #[expect(
+        dead_code,
+        reason = "the alert engine (alerts branch, issue 6) calls it; remove once it does"
+    )]
+    pub fn send(&self, notice: Notice) -> Vec<String> {
+        let alert = &notice.alert;
+        let channels: BTreeSet<&str> = self
+            .routes
+            .iter()
+            .filter(|route| route.matches(&alert.domain, alert.severity, notice.kind))
+            .flat_map(|route| route.channels.iter().map(String::as_str))
+            .collect();
+        let message = Arc::new(Message::Notice(notice.clone()));
+        let queued: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|queue| channels.contains(queue.channel.as_str()))
+            .map(|queue| {
+                self.push(queue, Arc::clone(&message));
+                queue.channel.clone()
+            })
+            .collect();
+        if queued.is_empty() {
+            tracing::debug!(
+                domain = %alert.domain,
+                rule = alert.rule.as_str(),
+                "no route sends this notice to any channel"
+            );
+        }
+        queued
+    }
+
+    /// Queues the digest for every `[[digests]]` recipient on `schedule`, each with only the
+    /// domains its patterns match (none matched: nothing sent); returns those channels.
+    #[expect(
+        dead_code,
+        reason = "the digest scheduler (alerts branch, issue 6) calls it; remove once it does"
+    )]
+    pub fn send_digests(&self, schedule: DigestSchedule, digest: &Digest) -> Vec<String> {
+        let mut sent = Vec::new();
+        for recipient in self.digests.iter().filter(|r| r.schedule == schedule) {
+            let Some(queue) = self.queues.iter().find(|q| q.channel == recipient.channel) else {
+                continue;
+            };
+            let domains: Vec<DigestDomain> = digest
+                .domains
+                .iter()
+                .filter(|domain| {
+                    recipient
+                        .domains
+                        .iter()
+                        .any(|pattern| pattern.matches(&domain.domain))
+                })
+                .cloned()
+                .collect();
+            if domains.is_empty() {
+                continue;
+            }
+            let mine = Digest {
+                domains,
+                ..digest.clone()
+            };
+            self.push(queue, Arc::new(Message::Digest(mine)));
+            sent.push(recipient.channel.clone());
+        }
+        sent
+    }
+
+    fn push(&self, queue: &Queue, message: Arc<Message>) {
+        let dropped = {
+            let mut state = queue.state.lock().expect("queue lock");
+            state.jobs.push_back(Job {
+                message,
+                queued: Instant::now(),
+            });
+            (state.jobs.len() > queue.capacity).then(|| state.jobs.pop_front())
+        };
+        queue.wake.notify_one();
+        if let Some(Some(job)) = dropped {
+            tracing::warn!(
+                channel = %queue.channel,
+                capacity = queue.capacity,
+                "notification queue full: dropped the oldest message"
+            );
+            self.shared
+                .outcome(&queue.channel, DeliveryOutcome::Dropped);
+            if let Some(log) = &self.shared.log {
+                let log = Arc::clone(log);
+                let attempt = DeliveryAttempt {
+                    channel: queue.channel.clone(),
+                    subject: job.message.subject(),
+                    attempt: 0,
+                    at: Utc::now(),
+                    outcome: AttemptOutcome::Dropped,
+                };
+                tokio::spawn(async move { log.record(attempt).await });
+            }
+        }
+    }
+
+    /// Waits until every queue is empty and no delivery is under way, or `within` passes;
+    /// true if everything was delivered (or given up on) in time. For shutdown and tests.
+    pub async fn drain(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        for queue in &self.queues {
+            loop {
+                let idle = queue.idle.notified();
+                {
+                    let state = queue.state.lock().expect("queue lock");
+                    if state.jobs.is_empty() && !state.busy {
+                        break;
+                    }
+                }
+                if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Shared {
+    fn outcome(&self, channel: &str, outcome: DeliveryOutcome) {
+        if let Some(metrics) = &self.metrics {
+            metrics.delivery(channel, outcome);
+        }
+    }
+
+    async fn record(
+        &self,
+        channel: &str,
+        message: &Message,
+        attempt: u32,
+        outcome: AttemptOutcome,
+    ) {
+        if let Some(log) = &self.log {
+            log.record(DeliveryAttempt {
+                channel: channel.to_owned(),
+                subject: message.subject(),
+                attempt,
+                at: Utc::now(),
+                outcome,
+            })
+            .await;
+        }
+    }
+}
+
+/// A channel's task: takes its queue's messages in order, one at a time.
+async fn run(queue: Arc<Queue>, sender: Sender, shared: Arc<Shared>) {
+    loop {
+        let job = loop {
+            let woken = queue.wake.notified();
+            {
+                let mut state = queue.state.lock().expect("queue lock");
+                if let Some(job) = state.jobs.pop_front() {
+                    state.busy = true;
+                    break job;
+                }
+                state.busy = false;
+            }
+            queue.idle.notify_waiters();
+            woken.await;
+        };
+        deliver(&queue.channel, &sender, &job, &shared).await;
+    }
+}
+
+/// Tries until delivered, `max_attempts` is reached, or the next try would start after
+/// `give_up_after`; waits `initial_backoff`, doubling up to `max_backoff`, between tries.
+async fn deliver(channel: &str, sender: &Sender, job: &Job, shared: &Shared) {
+    let policy = &shared.delivery;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = match tokio::time::timeout(policy.timeout, sender.deliver(&job.message)).await
+        {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!(
+                "no answer within {} s",
+                policy.timeout.as_secs_f64()
+            )),
+        };
+        let error = match result {
+            Ok(()) => {
+                tracing::info!(channel, attempt, "notification delivered");
+                shared.outcome(channel, DeliveryOutcome::Delivered);
+                shared
+                    .record(channel, &job.message, attempt, AttemptOutcome::Delivered)
+                    .await;
+                return;
+            }
+            Err(error) => format!("{error:#}"),
+        };
+        let wait = backoff(policy, attempt);
+        let will_retry =
+            attempt < policy.max_attempts && job.queued.elapsed() + wait < policy.give_up_after;
+        shared.outcome(channel, DeliveryOutcome::Failed);
+        shared
+            .record(
+                channel,
+                &job.message,
+                attempt,
+                AttemptOutcome::Failed {
+                    error: error.clone(),
+                    will_retry,
+                },
+            )
+            .await;
+        if !will_retry {
+            tracing::error!(channel, attempt, %error, "notification not delivered: giving up");
+            shared.outcome(channel, DeliveryOutcome::GaveUp);
+            return;
+        }
+        tracing::warn!(channel, attempt, %error, retry_in = ?wait, "notification delivery failed");
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The wait after failed attempt number `attempt` (1-based).
+fn backoff(policy: &Delivery, attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+    policy
+        .initial_backoff
+        .checked_mul(factor)
+        .map_or(policy.max_backoff, |wait| wait.min(policy.max_backoff))
+}
+
+/// Sends a sample notice through one configured channel, once, now: `alerts test`.
+pub async fn send_test(config: &Config, channel_name: &str) -> anyhow::Result<()> {
+    let channels = &config.notify.channels;
+    let channel = channels
+        .iter()
+        .find(|channel| channel.name == channel_name)
+        .with_context(|| {
+            let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+            format!(
+                "no [[channels]] is named {channel_name:?} (configured: {})",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })?;
+    let failed = |error: anyhow::Error| {
+        error.context(format!(
+            "channel {channel_name:?} ({})",
+            channel.target.kind()
+        ))
+    };
+    let sender = Sender::new(channel, config.notify.delivery.timeout).map_err(failed)?;
+    let message = Message::Notice(sample_notice(NoticeKind::Test));
+    match tokio::time::timeout(config.notify.delivery.timeout, sender.deliver(&message)).await {
+        Ok(result) => result.map_err(failed),
+        Err(_) => Err(failed(anyhow::anyhow!(
+            "no answer within {} s",
+            config.notify.delivery.timeout.as_secs()
+        ))),
+    }
+}
+
+/// A realistic alert (an expired certificate at one MX) for `alerts test` and the tests.
+pub fn sample_notice(kind: NoticeKind) -> Notice {
+    let day = Utc::now().date_naive();
+    Notice {
+        kind,
+        alert_id: 0,
+        alert: Alert {
+            domain: "example.com".to_owned(),
+            rule: Rule::CertificateFailure,
+            severity: Severity::Critical,
+            title: "certificate-expired at mx1.example.com reported by Google".to_owned(),
+            cause: "The MX host presented a certificate whose validity period has ended."
+                .to_owned(),
+            action: "Renew the certificate on mx1.example.com and make sure the MTA reloads it."
+                .to_owned(),
+            evidence: AlertEvidence {
+                result_types: vec!["certificate-expired".to_owned()],
+                organizations: vec!["Google Inc.".to_owned()],
+                receiving_mx_hosts: vec!["mx1.example.com".to_owned()],
+                sending_mta_ips: vec!["192.0.2.25".to_owned()],
+                report_ids: vec![7],
+                failed_sessions: 12,
+                total_sessions: 340,
+                first_seen: day.pred_opt(),
+                last_seen: Some(day),
+                notes: Vec::new(),
+            },
+        },
+        opened_at: Utc::now(),
+        resolved_at: None,
+        link: Some("https://tlsrpt.example.com/domains/example.com".to_owned()),
+    }
+}
