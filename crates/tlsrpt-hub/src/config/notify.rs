@@ -136,7 +136,11 @@ pub enum DomainPattern {
 
 impl DomainPattern {
     fn parse(pattern: &str) -> anyhow::Result<DomainPattern> {
-        let pattern = pattern.trim().trim_end_matches('.').to_ascii_lowercase();
+        let pattern = pattern.trim().to_ascii_lowercase();
+        if pattern == "*" {
+            return Ok(DomainPattern::Any);
+        }
+        let pattern = pattern.strip_suffix('.').unwrap_or(&pattern);
         let valid = |name: &str| {
             !name.is_empty()
                 && name.split('.').all(|label| {
@@ -147,9 +151,8 @@ impl DomainPattern {
                 })
         };
         match pattern.strip_prefix("*.") {
-            _ if pattern == "*" => Ok(DomainPattern::Any),
             Some(parent) if valid(parent) => Ok(DomainPattern::SubdomainsOf(parent.to_owned())),
-            None if valid(&pattern) => Ok(DomainPattern::Exact(pattern)),
+            None if valid(pattern) => Ok(DomainPattern::Exact(pattern.to_owned())),
             _ => bail!("{pattern:?} is not a domain name, \"*.domain\" or \"*\""),
         }
     }
@@ -211,7 +214,7 @@ impl Default for Delivery {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub(super) struct FileChannel {
+pub(crate) struct FileChannel {
     name: String,
     kind: FileChannelKind,
     // email
@@ -396,7 +399,7 @@ fn resolve_delivery(file: FileDelivery) -> anyhow::Result<Delivery> {
 }
 
 impl FileChannel {
-    fn resolve(self) -> anyhow::Result<Channel> {
+    pub(crate) fn resolve(self) -> anyhow::Result<Channel> {
         if self.name.trim().is_empty() || self.name.chars().any(char::is_control) {
             bail!("name: give the channel a printable, non-empty name");
         }

@@ -30,7 +30,7 @@ pub struct Sender {
 
 enum Kind {
     Email {
-        mailer: AsyncSmtpTransport<Tokio1Executor>,
+        mailer: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
         to: Vec<Mailbox>,
     },
@@ -176,7 +176,7 @@ fn email_sender(email: &EmailTarget, timeout: Duration) -> anyhow::Result<Kind> 
             .with_context(|| format!("{address:?} is not an e-mail address"))
     };
     Ok(Kind::Email {
-        mailer: mailer.build(),
+        mailer: Box::new(mailer.build()),
         from: mailbox(&email.from)?,
         to: email
             .to

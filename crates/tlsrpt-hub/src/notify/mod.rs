@@ -33,7 +33,7 @@ use crate::metrics::{DeliveryOutcome, Metrics};
 /// What a channel delivers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    Notice(Notice),
+    Notice(Box<Notice>),
     Digest(Digest),
 }
 
@@ -169,9 +169,12 @@ impl Notifier {
 
     /// Queues the notice for every channel a route sends it to, without waiting; returns
     /// those channels' names.
-    #[expect(
-        dead_code,
-        reason = "the alert engine (alerts branch, issue 6) calls it; remove once it does"
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the alert engine (alerts branch, issue 6) calls it; remove once it does"
+        )
     )]
     pub fn send(&self, notice: Notice) -> Vec<String> {
         let alert = &notice.alert;
@@ -181,7 +184,7 @@ impl Notifier {
             .filter(|route| route.matches(&alert.domain, alert.severity, notice.kind))
             .flat_map(|route| route.channels.iter().map(String::as_str))
             .collect();
-        let message = Arc::new(Message::Notice(notice.clone()));
+        let message = Arc::new(Message::Notice(Box::new(notice.clone())));
         let queued: Vec<String> = self
             .queues
             .iter()
@@ -203,9 +206,12 @@ impl Notifier {
 
     /// Queues the digest for every `[[digests]]` recipient on `schedule`, each with only the
     /// domains its patterns match (none matched: nothing sent); returns those channels.
-    #[expect(
-        dead_code,
-        reason = "the digest scheduler (alerts branch, issue 6) calls it; remove once it does"
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the digest scheduler (alerts branch, issue 6) calls it; remove once it does"
+        )
     )]
     pub fn send_digests(&self, schedule: DigestSchedule, digest: &Digest) -> Vec<String> {
         let mut sent = Vec::new();
@@ -430,7 +436,7 @@ pub async fn send_test(config: &Config, channel_name: &str) -> anyhow::Result<()
         ))
     };
     let sender = Sender::new(channel, config.notify.delivery.timeout).map_err(failed)?;
-    let message = Message::Notice(sample_notice(NoticeKind::Test));
+    let message = Message::Notice(Box::new(sample_notice(NoticeKind::Test)));
     match tokio::time::timeout(config.notify.delivery.timeout, sender.deliver(&message)).await {
         Ok(result) => result.map_err(failed),
         Err(_) => Err(failed(anyhow::anyhow!(
@@ -471,5 +477,379 @@ pub fn sample_notice(kind: NoticeKind) -> Notice {
         opened_at: Utc::now(),
         resolved_at: None,
         link: Some("https://tlsrpt.example.com/domains/example.com".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::notify::{Channel, ChatService, DomainPattern, Target, WebhookTarget};
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use tokio::sync::Semaphore;
+
+    type Received = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
+    /// A real HTTP server on loopback that records each POST as it arrives, then answers
+    /// 200 once the gate lets it.
+    #[derive(Clone)]
+    struct Sink {
+        url: String,
+        received: Received,
+        arrived: Arc<tokio::sync::Notify>,
+        gate: Arc<Semaphore>,
+    }
+
+    impl Sink {
+        async fn start(open: bool) -> Sink {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let sink = Sink {
+                url: format!("http://{}/hook", listener.local_addr().unwrap()),
+                received: Arc::default(),
+                arrived: Arc::default(),
+                gate: Arc::new(Semaphore::new(if open { 1 << 20 } else { 0 })),
+            };
+            let app = axum::Router::new()
+                .route("/hook", axum::routing::post(Sink::hook))
+                .with_state(sink.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            sink
+        }
+
+        async fn hook(State(sink): State<Sink>, headers: HeaderMap, body: Bytes) -> StatusCode {
+            sink.received.lock().unwrap().push((headers, body.to_vec()));
+            sink.arrived.notify_waiters();
+            sink.gate.acquire().await.unwrap().forget();
+            StatusCode::OK
+        }
+
+        async fn wait_for(&self, count: usize) {
+            tokio::time::timeout(Duration::from_secs(20), async {
+                loop {
+                    let arrived = self.arrived.notified();
+                    if self.received.lock().unwrap().len() >= count {
+                        return;
+                    }
+                    arrived.await;
+                }
+            })
+            .await
+            .expect("the sink got the requests");
+        }
+
+        fn bodies(&self) -> Vec<serde_json::Value> {
+            self.received
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(_, body)| serde_json::from_slice(body).unwrap())
+                .collect()
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<DeliveryAttempt>>);
+
+    impl DeliveryLog for Collect {
+        fn record<'a>(
+            &'a self,
+            attempt: DeliveryAttempt,
+        ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+            self.0.lock().unwrap().push(attempt);
+            Box::pin(async {})
+        }
+    }
+
+    impl Collect {
+        fn of(&self, channel: &str) -> Vec<DeliveryAttempt> {
+            let attempts = self.0.lock().unwrap();
+            attempts
+                .iter()
+                .filter(|a| a.channel == channel)
+                .cloned()
+                .collect()
+        }
+    }
+
+    fn webhook(name: &str, url: &str, secret: Option<&str>) -> Channel {
+        let file: crate::config::notify::FileChannel = toml::from_str(&format!(
+            "name = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\n{}",
+            secret.map_or(String::new(), |s| format!("secret = \"{s}\""))
+        ))
+        .unwrap();
+        file.resolve().unwrap()
+    }
+
+    fn every(channels: &[&str]) -> Route {
+        Route {
+            domains: vec![DomainPattern::Any],
+            min_severity: Severity::Low,
+            kinds: vec![NoticeKind::Opened, NoticeKind::Resolved],
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    fn notice(alert_id: i64) -> Notice {
+        let mut notice = sample_notice(NoticeKind::Opened);
+        notice.alert_id = alert_id;
+        notice
+    }
+
+    async fn closed_port() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_without_overflow() {
+        let policy = Delivery {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(350),
+            ..Delivery::default()
+        };
+        let waits: Vec<u128> = [1, 2, 3, 4, 40, u32::MAX]
+            .map(|n| backoff(&policy, n).as_millis())
+            .to_vec();
+        assert_eq!(waits, [100, 200, 350, 350, 350, 350]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_channel_retries_with_back_off_and_blocks_no_one() {
+        let sink = Sink::start(true).await;
+        let dead = format!("http://127.0.0.1:{}/hook", closed_port().await);
+        let config = NotifyConfig {
+            channels: vec![
+                webhook("dead", &dead, None),
+                webhook("live", &sink.url, Some("s3cret")),
+            ],
+            routes: vec![every(&["live", "dead"])],
+            digests: Vec::new(),
+            delivery: Delivery {
+                max_attempts: 4,
+                initial_backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_millis(400),
+                ..Delivery::default()
+            },
+        };
+        let log = Arc::new(Collect::default());
+        let metrics = Arc::new(Metrics::new());
+        let notifier = Notifier::start(
+            &config,
+            Some(log.clone() as Arc<dyn DeliveryLog>),
+            Some(Arc::clone(&metrics)),
+        )
+        .unwrap();
+        assert_eq!(notifier.send(notice(9)), ["dead", "live"]);
+        sink.wait_for(1).await;
+        let dead_so_far = log.of("dead");
+        assert!(
+            dead_so_far.iter().all(|a| matches!(
+                a.outcome,
+                AttemptOutcome::Failed {
+                    will_retry: true,
+                    ..
+                }
+            )),
+            "the live channel was served while the dead one still retried: {dead_so_far:?}"
+        );
+        assert!(notifier.drain(Duration::from_secs(30)).await);
+
+        let (headers, body) = sink.received.lock().unwrap()[0].clone();
+        let timestamp = headers[TIMESTAMP_HEADER].to_str().unwrap();
+        assert_eq!(
+            headers[SIGNATURE_HEADER].to_str().unwrap(),
+            sign(b"s3cret", timestamp, &body)
+        );
+        assert_eq!(sink.bodies()[0]["notice"]["alert_id"], 9);
+
+        let live = log.of("live");
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].outcome, AttemptOutcome::Delivered);
+        let dead = log.of("dead");
+        assert_eq!(
+            dead.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        for (attempt, wait_ms) in dead.windows(2).zip([200, 400, 400]) {
+            let gap = attempt[1].at - attempt[0].at;
+            assert!(
+                gap >= chrono::TimeDelta::milliseconds(wait_ms),
+                "attempt {} came {gap} after the one before",
+                attempt[1].attempt
+            );
+        }
+        let AttemptOutcome::Failed { error, will_retry } = &dead[3].outcome else {
+            panic!("{dead:?}");
+        };
+        assert!(!will_retry);
+        assert!(error.contains("POST failed"), "{error}");
+        let text = metrics.render();
+        for line in [
+            "tlsrpt_alert_deliveries_total{channel=\"dead\",outcome=\"failed\"} 4",
+            "tlsrpt_alert_deliveries_total{channel=\"dead\",outcome=\"gave_up\"} 1",
+            "tlsrpt_alert_deliveries_total{channel=\"live\",outcome=\"delivered\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_drops_its_oldest_message_and_never_waits() {
+        let sink = Sink::start(false).await;
+        let config = NotifyConfig {
+            channels: vec![webhook("slow", &sink.url, None)],
+            routes: vec![every(&["slow"])],
+            digests: Vec::new(),
+            delivery: Delivery {
+                queue_capacity: 2,
+                ..Delivery::default()
+            },
+        };
+        let log = Arc::new(Collect::default());
+        let metrics = Arc::new(Metrics::new());
+        let notifier = Notifier::start(
+            &config,
+            Some(log.clone() as Arc<dyn DeliveryLog>),
+            Some(Arc::clone(&metrics)),
+        )
+        .unwrap();
+        notifier.send(notice(1));
+        sink.wait_for(1).await;
+        for id in 2..=5 {
+            assert_eq!(notifier.send(notice(id)), ["slow"]);
+        }
+        assert!(!notifier.drain(Duration::from_millis(100)).await);
+        sink.gate.add_permits(10);
+        assert!(notifier.drain(Duration::from_secs(30)).await);
+        let delivered: Vec<i64> = sink
+            .bodies()
+            .iter()
+            .map(|body| body["notice"]["alert_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(delivered, [1, 4, 5]);
+        let dropped: Vec<Subject> = log
+            .of("slow")
+            .into_iter()
+            .filter(|a| a.outcome == AttemptOutcome::Dropped)
+            .map(|a| a.subject)
+            .collect();
+        let notice_subject = |alert_id| Subject::Notice {
+            alert_id,
+            kind: NoticeKind::Opened,
+        };
+        assert_eq!(dropped, [notice_subject(2), notice_subject(3)]);
+        assert!(
+            metrics
+                .render()
+                .contains("tlsrpt_alert_deliveries_total{channel=\"slow\",outcome=\"dropped\"} 2")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn routes_choose_channels_and_digests_carry_the_recipients_domains() {
+        let sink = Sink::start(true).await;
+        let chat = |name: &str, service| Channel {
+            name: name.to_owned(),
+            target: Target::Chat {
+                service,
+                url: sink.url.clone(),
+            },
+        };
+        let pattern = |p: &str| match p.strip_prefix("*.") {
+            Some(parent) => DomainPattern::SubdomainsOf(parent.to_owned()),
+            None => DomainPattern::Exact(p.to_owned()),
+        };
+        let config = NotifyConfig {
+            channels: vec![
+                chat("pager", ChatService::Slack),
+                chat("team", ChatService::Teams),
+                Channel {
+                    name: "archive".to_owned(),
+                    target: Target::Webhook(WebhookTarget {
+                        url: sink.url.clone(),
+                        secret: None,
+                    }),
+                },
+            ],
+            routes: vec![
+                Route {
+                    domains: vec![pattern("example.com")],
+                    min_severity: Severity::High,
+                    kinds: vec![NoticeKind::Opened],
+                    channels: vec!["pager".to_owned()],
+                },
+                Route {
+                    domains: vec![pattern("*.example.net")],
+                    min_severity: Severity::Low,
+                    kinds: vec![NoticeKind::Opened, NoticeKind::Resolved],
+                    channels: vec!["team".to_owned()],
+                },
+            ],
+            digests: vec![DigestRecipient {
+                channel: "archive".to_owned(),
+                schedule: DigestSchedule::Weekly,
+                domains: vec![pattern("example.org")],
+            }],
+            delivery: Delivery::default(),
+        };
+        let notifier = Notifier::start(&config, None, None).unwrap();
+        let mut medium = notice(1);
+        medium.alert.severity = Severity::Medium;
+        assert!(notifier.send(medium).is_empty());
+        let mut resolved = notice(2);
+        resolved.kind = NoticeKind::Resolved;
+        assert!(notifier.send(resolved.clone()).is_empty());
+        resolved.alert.domain = "mx.example.net".to_owned();
+        assert_eq!(notifier.send(resolved), ["team"]);
+        assert_eq!(notifier.send(notice(3)), ["pager"]);
+
+        let line = |domain: &str| DigestDomain {
+            domain: domain.to_owned(),
+            status: "ok".to_owned(),
+            sessions: 10,
+            failed_sessions: 0,
+            success_rate: Some(100.0),
+            open_alerts: Vec::new(),
+            link: None,
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        let digest = Digest {
+            from: day,
+            to: day + chrono::Days::new(6),
+            domains: vec![line("example.com"), line("example.org")],
+        };
+        assert!(
+            notifier
+                .send_digests(DigestSchedule::Daily, &digest)
+                .is_empty()
+        );
+        assert_eq!(
+            notifier.send_digests(DigestSchedule::Weekly, &digest),
+            ["archive"]
+        );
+        assert!(notifier.drain(Duration::from_secs(30)).await);
+        let bodies = sink.bodies();
+        assert_eq!(bodies.len(), 3);
+        let teams = bodies.iter().find(|b| b["@type"] == "MessageCard").unwrap();
+        assert!(
+            teams["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("\\[tlsrpt-hub\\] RESOLVED mx.example.net")
+        );
+        let slack = bodies
+            .iter()
+            .find(|b| b.get("attachments").is_some())
+            .unwrap();
+        assert!(
+            slack["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("[tlsrpt-hub] CRITICAL example.com")
+        );
+        let digest = bodies.iter().find(|b| b["type"] == "digest").unwrap();
+        assert_eq!(digest["digest"]["domains"].as_array().unwrap().len(), 1);
+        assert_eq!(digest["digest"]["domains"][0]["domain"], "example.org");
     }
 }

@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn email_subject_names_severity_domain_and_rule_on_one_line() {
-        let email = email(&Message::Notice(expired()));
+        let email = email(&Message::Notice(Box::new(expired())));
         assert_eq!(
             email.subject,
             "[tlsrpt-hub] CRITICAL example.com certificate-failure: certificate-expired at \
@@ -425,7 +425,7 @@ mod tests {
         let mut notice = expired();
         notice.kind = NoticeKind::Resolved;
         notice.resolved_at = Some(Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap());
-        let email = email(&Message::Notice(notice.clone()));
+        let email = email(&Message::Notice(Box::new(notice.clone())));
         assert!(
             email
                 .subject
@@ -433,14 +433,14 @@ mod tests {
         );
         assert!(email.body.starts_with("RESOLVED: the latest reports"));
         assert!(email.body.contains("Resolved:  2026-11-25 07:00 UTC\n"));
-        let slack = slack(&Message::Notice(notice));
+        let slack = slack(&Message::Notice(Box::new(notice)));
         assert_eq!(slack["attachments"][0]["color"], "#2eb67d");
     }
 
     #[test]
     fn webhook_json_is_the_notice_in_a_versioned_envelope() {
         let notice = expired();
-        let body = webhook(&Message::Notice(notice.clone()));
+        let body = webhook(&Message::Notice(Box::new(notice.clone())));
         assert_eq!(body["version"], 1);
         assert_eq!(body["type"], "notice");
         assert_eq!(body["notice"]["alert"]["rule"], "certificate-failure");
@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn slack_text_escapes_report_values() {
-        let slack = slack(&Message::Notice(expired()));
+        let slack = slack(&Message::Notice(Box::new(expired())));
         let attachment = &slack["attachments"][0];
         let reporters = attachment["fields"]
             .as_array()
@@ -478,7 +478,7 @@ mod tests {
     fn teams_gets_a_message_card_without_markup_from_reports() {
         let mut notice = expired();
         notice.alert.evidence.receiving_mx_hosts = vec!["[x](https://evil.example)<b>".into()];
-        let card = teams(&Message::Notice(notice));
+        let card = teams(&Message::Notice(Box::new(notice)));
         assert_eq!(card["@type"], "MessageCard");
         assert_eq!(card["themeColor"], "d70000");
         let facts = card["sections"][0]["facts"].as_array().unwrap();
