@@ -662,6 +662,46 @@ mod tests {
     }
 
     #[test]
+    fn the_example_states_the_defaults_and_its_channels_are_valid() {
+        let example = include_str!("../../../../config/tlsrpt-hub.example.toml");
+        let (_, notify) = example
+            .split_once("# Alert notifications")
+            .expect("example documents notifications");
+        let sections = notify
+            .lines()
+            .filter_map(|line| {
+                let line = line.strip_prefix("# ").unwrap_or(line);
+                let is_setting = line.split_once(" = ").is_some_and(|(key, _)| {
+                    key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                });
+                (line.starts_with('[') || is_setting).then_some(line)
+            })
+            // Of each secret's alternatives, keep the first (the _file one).
+            .fold(Vec::<&str>::new(), |mut kept, line| {
+                let key = line.split(" = ").next().unwrap_or_default();
+                let family = key.trim_end_matches("_env").trim_end_matches("_file");
+                if family == key || !kept.iter().any(|k| k.starts_with(family)) {
+                    kept.push(line);
+                }
+                kept
+            })
+            .into_iter()
+            .filter(|line| !matches!(line.split(" = ").next(), Some("password" | "secret")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file: Sections = toml::from_str(&sections).expect("example sections parse");
+        assert_eq!(file.channels.len(), 3);
+        let resolved = resolve(file.channels, file.routes, file.digests, file.notify);
+        let error = format!("{:#}", resolved.unwrap_err());
+        assert!(
+            error.contains("password_file: cannot read /etc/tlsrpt-hub/smtp-password"),
+            "{error}"
+        );
+        let file: FileDelivery = toml::from_str(notify.split_once("[notify]").unwrap().1).unwrap();
+        assert_eq!(resolve_delivery(file).unwrap(), Delivery::default());
+    }
+
+    #[test]
     fn delivery_settings_are_checked() {
         assert!(load("[notify]\nmax_attempts = 0").is_err());
         assert!(load("[notify]\ninitial_backoff_ms = 10\nmax_backoff_ms = 5").is_err());
