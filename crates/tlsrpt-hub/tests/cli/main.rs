@@ -11,6 +11,7 @@ mod imap;
 mod import;
 mod ingest_mail;
 mod metrics;
+mod notify;
 mod postgres;
 mod real_sender;
 mod record;
