@@ -86,6 +86,9 @@ pub struct EmailTarget {
     pub credentials: Option<(String, Secret)>,
     pub from: String,
     pub to: Vec<String>,
+    /// Our name in EHLO: the host's primary name (RFC 5321 §4.1.4); relays may refuse
+    /// `localhost`.
+    pub helo_name: String,
 }
 
 /// How the SMTP connection is protected.
@@ -228,6 +231,7 @@ pub(crate) struct FileChannel {
     password_file: Option<PathBuf>,
     from: Option<String>,
     to: Option<Vec<String>>,
+    helo_name: Option<String>,
     // webhook, slack, mattermost, teams
     url: Option<String>,
     secret: Option<String>,
@@ -414,6 +418,7 @@ impl FileChannel {
             ("password_file", self.password_file.is_some()),
             ("from", self.from.is_some()),
             ("to", self.to.is_some()),
+            ("helo_name", self.helo_name.is_some()),
         ];
         let webhook_keys = [
             ("url", self.url.is_some()),
@@ -510,6 +515,7 @@ impl FileChannel {
             credentials,
             from,
             to,
+            helo_name: self.helo_name.unwrap_or_else(super::system_hostname),
         })
     }
 }
@@ -575,6 +581,7 @@ mod tests {
         };
         assert_eq!((email.security, email.port), (EmailSecurity::Starttls, 587));
         assert!(email.credentials.is_none());
+        assert_eq!(email.helo_name, super::super::system_hostname());
         assert_eq!(config.delivery, Delivery::default());
     }
 

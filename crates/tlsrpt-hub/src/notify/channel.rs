@@ -8,6 +8,7 @@ use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sha2::Sha256;
 
@@ -161,6 +162,7 @@ fn email_sender(email: &EmailTarget, timeout: Duration) -> anyhow::Result<Kind> 
     };
     let mut mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&email.host)
         .port(email.port)
+        .hello_name(ClientId::Domain(email.helo_name.clone()))
         .timeout(Some(timeout))
         .tls(match email.security {
             EmailSecurity::Starttls => Tls::Required(tls()?),
@@ -191,6 +193,7 @@ fn smtp_error(error: lettre::transport::smtp::Error) -> anyhow::Error {
     anyhow::Error::new(error).context("SMTP delivery failed")
 }
 
+/// Without the URL: chat webhook URLs are credentials and must not reach the logs.
 fn http_error(error: reqwest::Error) -> anyhow::Error {
-    anyhow::Error::new(error).context("POST failed")
+    anyhow::Error::new(error.without_url()).context("POST failed")
 }
