@@ -16,8 +16,8 @@ use hmac::{KeyInit, Mac};
 use crate::serve_http::{free_port, self_signed};
 use crate::{hub, stderr, stdout};
 
-/// aiosmtpd with STARTTLS required before MAIL (its default with --tlscert), delivering
-/// into a Maildir; killed on drop.
+/// aiosmtpd delivering into a Maildir, killed on drop: with STARTTLS required before MAIL
+/// (its default with --tlscert), or with implicit TLS (SMTPS).
 struct Aiosmtpd {
     child: Child,
     port: u16,
@@ -25,14 +25,19 @@ struct Aiosmtpd {
 }
 
 impl Aiosmtpd {
-    fn start(dir: &Path, cert: &Path, key: &Path) -> Aiosmtpd {
+    fn start(dir: &Path, cert: &Path, key: &Path, implicit_tls: bool) -> Aiosmtpd {
         let port = free_port();
-        let maildir = dir.join("maildir");
+        let maildir = dir.join(format!("maildir-{port}"));
+        let (cert_flag, key_flag) = if implicit_tls {
+            ("--smtpscert", "--smtpskey")
+        } else {
+            ("--tlscert", "--tlskey")
+        };
         let child = Command::new("aiosmtpd")
             .args(["-n", "-l", &format!("127.0.0.1:{port}")])
-            .arg("--tlscert")
+            .arg(cert_flag)
             .arg(cert)
-            .arg("--tlskey")
+            .arg(key_flag)
             .arg(key)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
@@ -84,14 +89,15 @@ fn email_goes_out_over_starttls_with_the_alert_in_subject_and_body() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path(), "smtp");
     let (stranger, _) = self_signed(dir.path(), "stranger");
-    let server = Aiosmtpd::start(dir.path(), &cert, &key);
-    let channel = |name: &str, security: &str, ca: &Path| {
+    let server = Aiosmtpd::start(dir.path(), &cert, &key, false);
+    let smtps = Aiosmtpd::start(dir.path(), &cert, &key, true);
+    let channel = |name: &str, security: &str, ca: &Path, port: u16| {
         format!(
             "[[channels]]\nname = \"{name}\"\nkind = \"email\"\nhost = \"127.0.0.1\"\n\
              port = {}\nsecurity = \"{security}\"\nca_file = \"{}\"\n\
              from = \"tlsrpt-hub <hub@example.com>\"\n\
              to = [\"admin@example.com\", \"Oncall <oncall@example.net>\"]\n",
-            server.port,
+            port,
             ca.display()
         )
     };
@@ -99,9 +105,10 @@ fn email_goes_out_over_starttls_with_the_alert_in_subject_and_body() {
     std::fs::write(
         &config,
         [
-            channel("mail", "starttls", &cert),
-            channel("plain", "none", &cert),
-            channel("untrusted", "starttls", &stranger),
+            channel("mail", "starttls", &cert, server.port),
+            channel("plain", "none", &cert, server.port),
+            channel("untrusted", "starttls", &stranger, server.port),
+            channel("implicit", "tls", &cert, smtps.port),
         ]
         .concat(),
     )
@@ -161,6 +168,21 @@ fn email_goes_out_over_starttls_with_the_alert_in_subject_and_body() {
     assert!(error.contains("channel \"untrusted\" (email)"), "{error}");
     assert!(error.to_lowercase().contains("certificate"), "{error}");
     assert_eq!(server.messages().len(), 1);
+
+    // Implicit TLS (port 465 style) to a server that speaks TLS from the first byte.
+    let implicit = alerts_test(&config, "implicit");
+    assert!(implicit.status.success(), "{}", stderr(&implicit));
+    let messages = smtps.messages();
+    assert_eq!(messages.len(), 1);
+    let message = mail_parser::MessageParser::default()
+        .parse(&messages[0])
+        .unwrap();
+    assert!(
+        message
+            .subject()
+            .unwrap()
+            .starts_with("[tlsrpt-hub] TEST example.com")
+    );
 }
 
 type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
@@ -199,7 +221,8 @@ fn webhooks_are_signed_and_broken_channels_name_themselves() {
          secret_file = \"{}\"\n\
          [[channels]]\nname = \"dead\"\nkind = \"webhook\"\n\
          url = \"http://127.0.0.1:{}/hook\"\n\
-         [[channels]]\nname = \"chat\"\nkind = \"teams\"\nurl = \"{url}\"\n",
+         [[channels]]\nname = \"chat\"\nkind = \"teams\"\nurl = \"{url}\"\n\
+         [[channels]]\nname = \"gone\"\nkind = \"slack\"\nurl = \"{url}/gone\"\n",
         dir.path().join("secret").display(),
         dead_port
     );
@@ -243,11 +266,18 @@ fn webhooks_are_signed_and_broken_channels_name_themselves() {
     // Webhook URLs can hold credentials (chat services): errors leave them out.
     assert!(!error.contains(&format!(":{dead_port}/hook")), "{error}");
 
+    // An answer other than 2xx is a failure, with the status.
+    let gone = alerts_test(&config, "gone");
+    assert!(!gone.status.success());
+    let error = stderr(&gone);
+    assert!(error.contains("channel \"gone\" (slack)"), "{error}");
+    assert!(error.contains("answered HTTP 404 Not Found"), "{error}");
+
     let unknown = alerts_test(&config, "pager");
     assert!(!unknown.status.success());
     assert!(
         stderr(&unknown)
-            .contains("no [[channels]] is named \"pager\" (configured: hook, dead, chat)"),
+            .contains("no [[channels]] is named \"pager\" (configured: hook, dead, chat, gone)"),
         "{}",
         stderr(&unknown)
     );
