@@ -695,6 +695,39 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn delivery_gives_up_when_the_next_try_would_start_too_late() {
+        let dead = format!("http://127.0.0.1:{}/hook", closed_port().await);
+        let config = NotifyConfig {
+            channels: vec![webhook("dead", &dead, None)],
+            routes: vec![every(&["dead"])],
+            digests: Vec::new(),
+            delivery: Delivery {
+                max_attempts: 10,
+                initial_backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(10),
+                give_up_after: Duration::from_millis(500),
+                ..Delivery::default()
+            },
+        };
+        let log = Arc::new(Collect::default());
+        let notifier =
+            Notifier::start(&config, Some(log.clone() as Arc<dyn DeliveryLog>), None).unwrap();
+        notifier.send(notice(1));
+        assert!(notifier.drain(Duration::from_secs(30)).await);
+        // Try 1 at ~0 ms retries after 200 ms; after try 2 (at 200 ms or later) the wait of
+        // 400 ms would end past the 500 ms limit: it is the last.
+        let retries: Vec<bool> = log
+            .of("dead")
+            .iter()
+            .map(|a| match &a.outcome {
+                AttemptOutcome::Failed { will_retry, .. } => *will_retry,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(retries, [true, false]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_drops_its_oldest_message_and_never_waits() {
         let sink = Sink::start(false).await;
         let config = NotifyConfig {
