@@ -21,6 +21,7 @@ mod dashboard;
 mod decode;
 mod error;
 mod group;
+mod import;
 mod migrations;
 mod model;
 mod postgres;
@@ -36,6 +37,7 @@ pub use dashboard::{
     PolicySeen, Provenance, ReportContext, ReportFilter, ReportListing,
 };
 pub use error::StoreError;
+pub use import::Import;
 pub use model::{
     AuthResult, Authentication, CheckChange, DailyFailureRollup, DailyPolicyRollup, DomainCheck,
     NewDomainCheck, NewReport, NewSubmission, Origin, Pruned, ReportId, ReportOutcome,
@@ -145,10 +147,10 @@ impl Store {
         &self,
         submissions: Vec<PreparedSubmission>,
     ) -> Result<Vec<SubmissionOutcome>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.insert_prepared(submissions).await,
-            Backend::Postgres(s) => s.insert_prepared(submissions).await,
-        }
+        let mut import = self.import();
+        let outcomes = import.add(submissions).await?;
+        import.commit().await?;
+        Ok(outcomes)
     }
 
     /// Replaces the reports of one stored submission (after re-parsing its raw bytes), in one

@@ -235,6 +235,7 @@ on_both_backends!(
     concurrent_stores_store_each_report_once,
     prune_removes_old_reports_and_keeps_rollups_exact,
     domain_checks_keep_the_latest_run_and_its_changes,
+    quarantined_reports_are_stored_but_left_out_of_rollups,
 );
 
 async fn insert_ok(store: &Store, sub: NewSubmission) -> tlsrpt_store::SubmissionOutcome {
@@ -375,7 +376,7 @@ async fn every_field_reads_back(backend: Backend) {
             source_name: Some("[2001:db8::1]:25".into()),
             received_at,
             authentication: authentication.clone(),
-            quarantined: true,
+            quarantined: false,
             reports: vec![new],
         },
     )
@@ -397,7 +398,7 @@ async fn every_field_reads_back(backend: Backend) {
     assert_eq!(stored.last_duplicate_at, None);
     assert!(stored.stored_at > received_at);
     assert_eq!(stored.authentication, authentication);
-    assert!(stored.quarantined);
+    assert!(!stored.quarantined);
 
     let subs = store.submissions(None, 10).await.unwrap();
     assert_eq!(subs.len(), 1);
@@ -1819,4 +1820,60 @@ async fn domain_checks_keep_the_latest_run_and_its_changes(backend: Backend) {
     let bad = store.insert_domain_check(&run(3, "unknown", vec![])).await;
     assert!(bad.is_err(), "status is constrained: {bad:?}");
     store.close().await.unwrap();
+}
+
+/// `unknown_domains = "quarantine"` stores a report for a person to look at, but its
+/// sessions must not reach the dashboards' figures: the rollups leave it out on insert,
+/// reprocessing and rebuild alike.
+async fn quarantined_reports_are_stored_but_left_out_of_rollups(backend: Backend) {
+    let (_fx, store) = open(backend).await;
+    insert_ok(
+        &store,
+        submission(vec![simple("good.example", "g1", 3, 10, 2)]),
+    )
+    .await;
+    let quarantined = simple("stranger.example", "q1", 3, 40, 5);
+    let mut aside = submission(vec![quarantined.clone()]);
+    aside.quarantined = true;
+    let outcome = insert_ok(&store, aside).await;
+    stored_id(&outcome.reports[0]);
+    let stored = store
+        .report_by_dedup_key(&key(&quarantined))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.quarantined);
+    assert_eq!(store.counts().await.unwrap().reports, 2);
+
+    only_the_good_report_is_rolled_up(&store).await;
+    store
+        .replace_reports(
+            outcome.submission_id.unwrap(),
+            vec![simple("stranger.example", "q1", 3, 41, 6)],
+        )
+        .await
+        .unwrap();
+    only_the_good_report_is_rolled_up(&store).await;
+    store.rebuild_rollups().await.unwrap();
+    only_the_good_report_is_rolled_up(&store).await;
+}
+
+async fn only_the_good_report_is_rolled_up(store: &Store) {
+    let policy = store.daily_policy_rollups(&all()).await.unwrap();
+    assert_eq!(
+        policy
+            .iter()
+            .map(|r| (r.organization.as_str(), r.successful, r.failed, r.reports))
+            .collect::<Vec<_>>(),
+        vec![("good.example", 10, 2, 1)]
+    );
+    let failure = store.daily_failure_rollups(&all()).await.unwrap();
+    assert_eq!(
+        failure
+            .iter()
+            .map(|r| (r.organization.as_str(), r.failed_sessions, r.details))
+            .collect::<Vec<_>>(),
+        vec![("good.example", 2, 1)]
+    );
+    store.check_integrity().await.unwrap();
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use tlsrpt_core::extract::Limits;
-use tlsrpt_store::{PreparedSubmission, ReportOutcome, Store};
+use tlsrpt_store::{Import, PreparedSubmission, ReportOutcome, Store};
 use tokio::sync::mpsc as async_mpsc;
 
 use crate::config::Config;
@@ -25,16 +25,23 @@ use crate::ingest::Submission;
 use crate::ingest::files::{self, InputError};
 use crate::pipeline::{self, Prepared};
 
-/// Submissions committed per transaction: large enough to amortise the durable flush and
-/// the index pages every commit rewrites (the store measured 256 as markedly slower),
-/// small enough that a batch is well under a second of work.
+/// Submissions written per batch (one round of multi-row statements): large enough to
+/// amortise the statements, small enough that a batch is well under a second of work.
 const BATCH: usize = 2000;
 /// Files read ahead of the parsing threads.
 const QUEUE: usize = 512;
-/// Prepared submissions waiting for the writer. The writer commits whatever has arrived, so
-/// this also caps the batch size: too small multiplies the durable commits (fsyncs), too big
-/// holds more rows in memory while the writer is busy.
+/// Prepared submissions waiting for the writer. The writer takes whatever has arrived, so
+/// this also caps the batch size and the rows held in memory while the writer is busy.
 const WRITE_QUEUE: usize = 1024;
+/// Reports added to one transaction before it is committed. Every commit writes each page
+/// the transaction touched; batches of reports read in directory (hash) order touch rollup
+/// and index pages all over their trees, so committing every few batches instead of after
+/// each one writes those pages once for several batches.
+const COMMIT_REPORTS: u64 = 10_000;
+/// ... or after this long, so a slow input (cold cache, network filesystem) still commits
+/// regularly instead of holding everything in one transaction, and does not commit a
+/// handful of reports at a time either.
+const COMMIT_AFTER: Duration = Duration::from_secs(2);
 /// How often plain progress lines are printed when stderr is not a terminal.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
@@ -163,10 +170,13 @@ fn next<T>(shared: &Mutex<mpsc::Receiver<T>>) -> Option<T> {
     shared.lock().ok()?.recv().ok()
 }
 
-/// The writer: batches prepared submissions into transactions until the workers are done.
+/// The writer: batches prepared submissions into the import's transaction until the
+/// workers are done, committing every [`COMMIT_REPORTS`] reports or [`COMMIT_AFTER`].
 async fn write_all(store: &Store, mut items: async_mpsc::Receiver<Item>) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     let mut progress = Progress::new();
+    let mut import = store.import();
+    let mut pending = Pending::default();
     let mut batch: Vec<PreparedSubmission> = Vec::with_capacity(BATCH);
     while let Some(item) = items.recv().await {
         tally.take(item, &mut batch);
@@ -176,12 +186,64 @@ async fn write_all(store: &Store, mut items: async_mpsc::Receiver<Item>) -> anyh
                 Err(_) => break,
             }
         }
-        commit(store, &mut batch, &mut tally).await?;
-        progress.update(&tally);
+        pending.add(&mut import, &mut batch).await?;
+        if pending.due() {
+            pending.commit(&mut import, &mut tally).await?;
+            progress.update(&tally);
+        }
     }
+    pending.commit(&mut import, &mut tally).await?;
     progress.finish();
     Ok(tally)
 }
+
+/// Outcomes added to the open transaction, counted once it commits.
+#[derive(Default)]
+struct Pending {
+    stored: u64,
+    duplicates: u64,
+    since: Option<Instant>,
+}
+
+impl Pending {
+    async fn add(
+        &mut self,
+        import: &mut Import<'_>,
+        batch: &mut Vec<PreparedSubmission>,
+    ) -> anyhow::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let outcomes = import
+            .add(std::mem::take(batch))
+            .await
+            .context(NOT_STORED)?;
+        self.since.get_or_insert_with(Instant::now);
+        for report in outcomes.into_iter().flat_map(|outcome| outcome.reports) {
+            match report {
+                ReportOutcome::Stored { .. } => self.stored += 1,
+                ReportOutcome::Duplicate { .. } => self.duplicates += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn due(&self) -> bool {
+        self.stored + self.duplicates >= COMMIT_REPORTS
+            || self.since.is_some_and(|since| since.elapsed() >= COMMIT_AFTER)
+    }
+
+    async fn commit(&mut self, import: &mut Import<'_>, tally: &mut Tally) -> anyhow::Result<()> {
+        import.commit().await.context(NOT_STORED)?;
+        let pending = std::mem::take(self);
+        tally.stored += pending.stored;
+        tally.duplicates += pending.duplicates;
+        Ok(())
+    }
+}
+
+const NOT_STORED: &str =
+    "storing reports (everything committed before this point is kept, the rest is not stored)";
 
 impl Tally {
     /// Counts one item, queueing what is to be stored.
@@ -207,27 +269,6 @@ impl Tally {
         tracing::info!(%source, %reason, "rejected");
         self.rejected.push((source, reason));
     }
-}
-
-async fn commit(
-    store: &Store,
-    batch: &mut Vec<PreparedSubmission>,
-    tally: &mut Tally,
-) -> anyhow::Result<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let outcomes = store
-        .insert_prepared(std::mem::take(batch))
-        .await
-        .context("storing reports (everything committed before this point is kept)")?;
-    for report in outcomes.into_iter().flat_map(|outcome| outcome.reports) {
-        match report {
-            ReportOutcome::Stored { .. } => tally.stored += 1,
-            ReportOutcome::Duplicate { .. } => tally.duplicates += 1,
-        }
-    }
-    Ok(())
 }
 
 /// A progress bar on a terminal, plain periodic lines otherwise.

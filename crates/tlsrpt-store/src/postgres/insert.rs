@@ -19,13 +19,6 @@ use crate::prepare::{PreparedReport, PreparedSubmission, prepare_reports, to_us}
 use crate::{NewReport, ReportId, ReportOutcome, StoreError, SubmissionId, SubmissionOutcome};
 
 impl PgStore {
-    pub async fn insert_prepared(
-        &self,
-        submissions: Vec<PreparedSubmission>,
-    ) -> Result<Vec<SubmissionOutcome>, StoreError> {
-        self.ingest(&submissions).await
-    }
-
     /// Stores `submissions` in one transaction (retried whole on a conflict); one outcome
     /// each, in order.
     pub async fn ingest(

@@ -22,7 +22,8 @@ macro_rules! policy_rollup_select {
             $sign, "sum(p.successful)::bigint, ",
             $sign, "sum(p.failed)::bigint, ",
             $sign, "count(DISTINCT r.id) ",
-            "FROM reports r JOIN policies p ON p.report_id = r.id AND p.range_day = r.range_day ",
+            "FROM reports r JOIN submissions s ON s.id = r.submission_id AND NOT s.quarantined ",
+            "JOIN policies p ON p.report_id = r.id AND p.range_day = r.range_day ",
             $filter,
             " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
         )
@@ -36,7 +37,8 @@ macro_rules! failure_rollup_select {
             "p.policy_type, f.result_type, ",
             $sign, "sum(f.failed_session_count)::bigint, ",
             $sign, "count(*) ",
-            "FROM reports r JOIN policies p ON p.report_id = r.id AND p.range_day = r.range_day ",
+            "FROM reports r JOIN submissions s ON s.id = r.submission_id AND NOT s.quarantined ",
+            "JOIN policies p ON p.report_id = r.id AND p.range_day = r.range_day ",
             "JOIN failure_details f ON f.policy_id = p.id AND f.range_day = p.range_day ",
             $filter,
             " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteConnection;
+use sqlx::sqlite::{Sqlite, SqliteConnection};
+use sqlx::{Row, Transaction};
 
 use super::bulk::{self, Template};
 use super::{SqliteStore, db_error, rollup};
@@ -16,17 +16,6 @@ use crate::prepare::{PreparedReport, PreparedSubmission, prepare_reports, to_us}
 use crate::{NewReport, ReportId, ReportOutcome, StoreError, SubmissionId, SubmissionOutcome};
 
 impl SqliteStore {
-    pub async fn insert_prepared(
-        &self,
-        submissions: Vec<PreparedSubmission>,
-    ) -> Result<Vec<SubmissionOutcome>, StoreError> {
-        let outcomes = self.ingest(&submissions).await;
-        // Freeing a batch's million small strings took a twentieth of the writer's time;
-        // another thread can do that while the writer starts the next transaction.
-        tokio::task::spawn_blocking(move || drop(submissions));
-        outcomes
-    }
-
     /// Stores submissions in one transaction; one outcome each, in order.
     pub(crate) async fn ingest(
         &self,
@@ -41,18 +30,18 @@ impl SqliteStore {
                 })
                 .collect());
         }
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
-        let mut resolver =
-            Resolver::start(&mut tx, submissions.iter().flat_map(|s| &s.reports)).await?;
-        let outcomes = submissions.iter().map(|sub| resolver.ingest(sub)).collect();
-        resolver.plan.write(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
-        self.checkpoint_in_background();
+        let mut import = self.import();
+        let outcomes = import.add(submissions).await?;
+        import.commit().await?;
         Ok(outcomes)
+    }
+
+    /// An import that adds batches to one transaction until committed ([`crate::Import`]).
+    pub(crate) fn import(&self) -> SqliteImport {
+        SqliteImport {
+            store: self.clone(),
+            tx: None,
+        }
     }
 
     pub async fn replace_reports(
@@ -103,6 +92,46 @@ impl SqliteStore {
         tx.commit().await.map_err(db_error)?;
         self.checkpoint_in_background();
         Ok(outcomes)
+    }
+}
+
+/// A write transaction that batches are added to until [`SqliteImport::commit`]; it begins
+/// with the first batch after a commit, and dropping it rolls back what was added since.
+pub(crate) struct SqliteImport {
+    store: SqliteStore,
+    tx: Option<Transaction<'static, Sqlite>>,
+}
+
+impl SqliteImport {
+    /// Resolves and writes `submissions`; one outcome each, in order. After an error the
+    /// transaction holds part of the batch: the caller must drop it, not commit.
+    pub(crate) async fn add(
+        &mut self,
+        submissions: &[PreparedSubmission],
+    ) -> Result<Vec<SubmissionOutcome>, StoreError> {
+        let tx = match &mut self.tx {
+            Some(tx) => tx,
+            None => self.tx.insert(
+                self.store
+                    .writer
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(db_error)?,
+            ),
+        };
+        let mut resolver = Resolver::start(tx, submissions.iter().flat_map(|s| &s.reports)).await?;
+        let outcomes = submissions.iter().map(|sub| resolver.ingest(sub)).collect();
+        resolver.plan.write(tx).await?;
+        Ok(outcomes)
+    }
+
+    /// Makes everything added so far durable; nothing to do if nothing was added.
+    pub(crate) async fn commit(&mut self) -> Result<(), StoreError> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await.map_err(db_error)?;
+            self.store.checkpoint_in_background();
+        }
+        Ok(())
     }
 }
 

@@ -22,6 +22,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub(crate) use insert::SqliteImport;
+
 use crate::StoreError;
 
 /// SQLite primary result codes (`sqlite3.h`) that decide how an error is classified.
