@@ -184,24 +184,26 @@ impl Notifier {
             .filter(|route| route.matches(&alert.domain, alert.severity, notice.kind))
             .flat_map(|route| route.channels.iter().map(String::as_str))
             .collect();
-        let message = Arc::new(Message::Notice(Box::new(notice.clone())));
-        let queued: Vec<String> = self
+        let queues: Vec<&Arc<Queue>> = self
             .queues
             .iter()
             .filter(|queue| channels.contains(queue.channel.as_str()))
-            .map(|queue| {
-                self.push(queue, Arc::clone(&message));
-                queue.channel.clone()
-            })
             .collect();
-        if queued.is_empty() {
+        if queues.is_empty() {
             tracing::debug!(
                 domain = %alert.domain,
                 rule = alert.rule.as_str(),
                 "no route sends this notice to any channel"
             );
         }
-        queued
+        let message = Arc::new(Message::Notice(Box::new(notice)));
+        queues
+            .into_iter()
+            .map(|queue| {
+                self.push(queue, Arc::clone(&message));
+                queue.channel.clone()
+            })
+            .collect()
     }
 
     /// Queues the digest for every `[[digests]]` recipient on `schedule`, each with only the
