@@ -17,11 +17,13 @@ use crate::cli::{Args, Command};
 
 mod alerts;
 mod imap;
+pub mod notify;
 
 pub use alerts::AlertsConfig;
 use alerts::FileAlerts;
 use imap::FileImap;
 pub use imap::{ImapConfig, ImapSecurity};
+pub use notify::NotifyConfig;
 
 /// The database used when neither `--db`, `TLSRPT_HUB_DB` nor the config file name one.
 pub const DEFAULT_DATABASE: &str = "tlsrpt-hub.db";
@@ -55,6 +57,8 @@ pub struct Config {
     /// Days of reports to keep (`prune`, and daily in `serve`); `None` keeps everything.
     pub retention_days: Option<u32>,
     pub alerts: AlertsConfig,
+    /// Alert channels, routes, digest recipients and delivery settings.
+    pub notify: NotifyConfig,
 }
 
 impl Config {
@@ -228,6 +232,14 @@ struct FileConfig {
     web: WebConfig,
     #[serde(default)]
     alerts: FileAlerts,
+    #[serde(default)]
+    channels: Vec<notify::FileChannel>,
+    #[serde(default)]
+    routes: Vec<notify::FileRoute>,
+    #[serde(default)]
+    digests: Vec<notify::FileDigest>,
+    #[serde(default)]
+    notify: notify::FileDelivery,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -328,6 +340,7 @@ impl Config {
             smtp,
             checks: resolve_checks(file.checks)?,
             alerts: file.alerts.resolve()?,
+            notify: notify::resolve(file.channels, file.routes, file.digests, file.notify)?,
         };
         Ok(match &args.command {
             Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),

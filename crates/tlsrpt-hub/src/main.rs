@@ -12,6 +12,7 @@ mod config;
 mod demo;
 mod ingest;
 mod metrics;
+mod notify;
 mod pipeline;
 mod serve;
 mod web;

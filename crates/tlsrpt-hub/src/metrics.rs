@@ -68,6 +68,36 @@ struct SeverityLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    /// A configured `[[channels]]` name: bounded by the config.
+    channel: String,
+    outcome: &'static str,
+}
+
+/// What became of one alert delivery attempt or queued message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// One attempt failed (a retry may follow).
+    Failed,
+    /// The last attempt failed; the message is not delivered.
+    GaveUp,
+    /// Pushed out of a full queue.
+    Dropped,
+}
+
+impl DeliveryOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Failed => "failed",
+            DeliveryOutcome::GaveUp => "gave_up",
+            DeliveryOutcome::Dropped => "dropped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DomainLabel {
     policy_domain: String,
 }
@@ -94,6 +124,7 @@ pub struct Metrics {
     failed_sessions: Family<FailureLabels, Gauge>,
     last_report_age: Family<DomainLabel, Gauge<f64, AtomicU64>>,
     alerts_open: Family<SeverityLabel, Gauge>,
+    deliveries: Family<DeliveryLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -164,6 +195,12 @@ impl Metrics {
             "Open alerts (issue 6 rules), by severity (critical, high, medium, low)",
             alerts_open.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "alert_deliveries",
+            "Alert notification attempts and queued messages, by channel and outcome (delivered, failed, gave_up, dropped)",
+            deliveries.clone(),
+        );
         Metrics {
             registry,
             submissions,
@@ -175,7 +212,18 @@ impl Metrics {
             failed_sessions,
             last_report_age,
             alerts_open,
+            deliveries,
         }
+    }
+
+    /// Records what became of one notification attempt on a channel.
+    pub fn delivery(&self, channel: &str, outcome: DeliveryOutcome) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: channel.to_owned(),
+                outcome: outcome.as_str(),
+            })
+            .inc();
     }
 
     /// Records one submission that reached the intake.

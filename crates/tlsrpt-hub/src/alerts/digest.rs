@@ -1,8 +1,8 @@
-//! Digests (issue 6): a daily or weekly summary per recipient of every domain it follows,
-//! problem domains first and clean ones in one line each.
+//! Digests (issue 6): a daily or weekly summary of every domain, problem domains first and
+//! clean ones in one line each; the channels (`[[digests]]`) give each recipient the domains
+//! it follows.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc, Weekday};
 use tlsrpt_analyze::{Digest, DigestDomain, Status, Totals, Window};
@@ -10,37 +10,7 @@ use tlsrpt_store::{AlertFilter, AlertState, RollupFilter, StoreError};
 
 use super::Engine;
 use super::engine::from_json;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "daily plans come from [[digests]], which the notify branch adds"
-    )
-)]
-pub enum Period {
-    Daily,
-    Weekly,
-}
-
-/// One recipient's digest: which period, and which domains it follows.
-#[derive(Clone)]
-pub struct DigestPlan {
-    /// The channel the digest goes to.
-    pub recipient: String,
-    pub period: Period,
-    pub follows: Arc<dyn Fn(&str) -> bool + Send + Sync>,
-}
-
-impl std::fmt::Debug for DigestPlan {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DigestPlan")
-            .field("recipient", &self.recipient)
-            .field("period", &self.period)
-            .finish_non_exhaustive()
-    }
-}
+pub use crate::config::notify::DigestSchedule as Period;
 
 /// The latest instant at or before `now` a digest of `period` was due: every day at
 /// `hour` UTC, weekly ones only on `weekday`.

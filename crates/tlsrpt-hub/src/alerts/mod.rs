@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod digest;
 pub mod engine;
+pub mod log;
 pub mod task;
 #[cfg(test)]
 mod tests;
@@ -36,28 +37,17 @@ impl Clock for SystemClock {
 /// runs beside ingestion, and a dead channel must never hold it up.
 pub trait NoticeSink: Send + Sync {
     fn notice(&self, notice: Notice);
-    /// A digest for one `[[digests]]` recipient (named by its channel).
-    fn digest(&self, recipient: &str, digest: Digest);
+    /// A digest for every `[[digests]]` recipient on `schedule`.
+    fn digest(&self, schedule: digest::Period, digest: Digest);
 }
 
-/// Writes notices and digests to the log; what `serve` uses while no channel is wired.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogSink;
-
-impl NoticeSink for LogSink {
+/// The channels (`[[channels]]`, `[[routes]]`, `[[digests]]`) deliver what the engine sends.
+impl NoticeSink for crate::notify::Notifier {
     fn notice(&self, notice: Notice) {
-        tracing::warn!(
-            id = notice.alert_id,
-            kind = ?notice.kind,
-            domain = %notice.alert.domain,
-            rule = notice.alert.rule.as_str(),
-            severity = notice.alert.severity.as_str(),
-            "alert: {}",
-            notice.alert.title
-        );
+        self.send(notice);
     }
 
-    fn digest(&self, recipient: &str, digest: Digest) {
-        tracing::info!(%recipient, from = %digest.from, to = %digest.to, domains = digest.domains.len(), "digest");
+    fn digest(&self, schedule: digest::Period, digest: Digest) {
+        self.send_digests(schedule, &digest);
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::Engine;
-use super::digest::{self, DigestPlan};
+use super::digest::{self, Period};
 use crate::serve::Control;
 
 /// Domains waiting for evaluation; beyond this, new reports' domains are dropped and the
@@ -25,7 +25,8 @@ pub struct Task {
     pub engine: Arc<Engine>,
     /// `[[domains]]`: evaluated even before their first report (check changes).
     pub configured: Vec<String>,
-    pub digests: Vec<DigestPlan>,
+    /// The schedules `[[digests]]` use.
+    pub digests: Vec<Period>,
 }
 
 impl Task {
@@ -40,7 +41,7 @@ impl Task {
         let mut sent: Vec<DateTime<Utc>> = self
             .digests
             .iter()
-            .map(|plan| self.due(plan, self.engine.now()))
+            .map(|schedule| self.due(*schedule, self.engine.now()))
             .collect();
         let mut pending: BTreeSet<String> = BTreeSet::new();
         let debounce = tokio::time::sleep(config.debounce);
@@ -81,37 +82,32 @@ impl Task {
         }
     }
 
-    fn due(&self, plan: &DigestPlan, now: DateTime<Utc>) -> DateTime<Utc> {
+    fn due(&self, schedule: Period, now: DateTime<Utc>) -> DateTime<Utc> {
         let config = self.engine.config();
-        digest::last_due(now, plan.period, config.digest_hour, config.digest_weekday)
+        digest::last_due(now, schedule, config.digest_hour, config.digest_weekday)
     }
 
     /// Sends every digest whose due time passed since it was last sent.
     pub async fn send_digests(&self, sent: &mut [DateTime<Utc>]) {
         let now = self.engine.now();
-        for (plan, last) in self.digests.iter().zip(sent.iter_mut()) {
-            let due = self.due(plan, now);
+        for (schedule, last) in self.digests.iter().zip(sent.iter_mut()) {
+            let due = self.due(*schedule, now);
             if due <= *last {
                 continue;
             }
-            let domains = match self.engine.domains(&self.configured).await {
-                Ok(domains) => domains
-                    .into_iter()
-                    .filter(|d| (plan.follows)(d))
-                    .collect::<Vec<_>>(),
-                Err(error) => {
-                    tracing::warn!(recipient = %plan.recipient, "digest not built: {error}");
-                    continue;
+            let built = match self.engine.domains(&self.configured).await {
+                Ok(domains) => {
+                    let domains: Vec<String> = domains.into_iter().collect();
+                    digest::build(&self.engine, &domains, digest::covered(due, *schedule)).await
                 }
+                Err(error) => Err(error),
             };
-            match digest::build(&self.engine, &domains, digest::covered(due, plan.period)).await {
+            match built {
                 Ok(built) => {
-                    self.engine.sink().digest(&plan.recipient, built);
+                    self.engine.sink().digest(*schedule, built);
                     *last = due;
                 }
-                Err(error) => {
-                    tracing::warn!(recipient = %plan.recipient, "digest not built: {error}")
-                }
+                Err(error) => tracing::warn!(?schedule, "digest not built: {error}"),
             }
         }
     }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use tlsrpt_analyze::{Digest, Notice, NoticeKind, Rule};
 use tlsrpt_store::{AlertFilter, AlertState, Origin, Store};
 
-use super::digest::{DigestPlan, Period};
+use super::digest::Period;
 use super::task::Task;
 use super::{Clock, Engine, NoticeSink};
 use crate::config::AlertsConfig;
@@ -17,18 +17,15 @@ const DOMAIN: &str = "example.com";
 #[derive(Default)]
 struct Recorder {
     notices: Mutex<Vec<Notice>>,
-    digests: Mutex<Vec<(String, Digest)>>,
+    digests: Mutex<Vec<(Period, Digest)>>,
 }
 
 impl NoticeSink for Recorder {
     fn notice(&self, notice: Notice) {
         self.notices.lock().unwrap().push(notice);
     }
-    fn digest(&self, recipient: &str, digest: Digest) {
-        self.digests
-            .lock()
-            .unwrap()
-            .push((recipient.to_owned(), digest));
+    fn digest(&self, schedule: Period, digest: Digest) {
+        self.digests.lock().unwrap().push((schedule, digest));
     }
 }
 
@@ -286,11 +283,7 @@ async fn digests_go_out_once_per_period_with_problem_domains_first() {
             Arc::clone(&w.clock) as Arc<dyn Clock>,
         )),
         configured: vec!["quiet.example".into()],
-        digests: vec![DigestPlan {
-            recipient: "ops".into(),
-            period: Period::Daily,
-            follows: Arc::new(|_| true),
-        }],
+        digests: vec![Period::Daily],
     };
     // Started at 08:00 on day 11: the 07:00 digest of that day counts as sent.
     let mut sent = vec![super::digest::last_due(
@@ -310,8 +303,8 @@ async fn digests_go_out_once_per_period_with_problem_domains_first() {
     task.send_digests(&mut sent).await;
     let digests = w.sink.digests.lock().unwrap().clone();
     assert_eq!(digests.len(), 1, "once per period");
-    let (recipient, digest) = &digests[0];
-    assert_eq!(recipient, "ops");
+    let (schedule, digest) = &digests[0];
+    assert_eq!(*schedule, Period::Daily);
     assert_eq!((digest.from, digest.to), (day(11), day(11)));
     let names: Vec<&str> = digest.domains.iter().map(|d| d.domain.as_str()).collect();
     assert_eq!(names, [DOMAIN, "quiet.example"], "problem domain first");

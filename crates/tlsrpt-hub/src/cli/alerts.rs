@@ -1,4 +1,4 @@
-//! `tlsrpt-hub alerts`: alerts from the command line.
+//! `tlsrpt-hub alerts`: alert channels and alerts from the command line.
 
 use std::process::ExitCode;
 
@@ -15,6 +15,13 @@ pub struct AlertsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
+    /// Send a sample alert (an expired certificate at mx1.example.com, marked TEST) through
+    /// one [[channels]] entry of the config file, once, and say whether it was accepted.
+    Test {
+        /// The channel's `name` in the config file.
+        #[arg(long, value_name = "NAME")]
+        channel: String,
+    },
     #[command(flatten)]
     State(StateCommand),
 }
@@ -22,5 +29,13 @@ pub enum AlertsCommand {
 pub fn run(config: &Config, args: AlertsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         AlertsCommand::State(command) => alert_state::run(config, command),
+        AlertsCommand::Test { channel } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::notify::send_test(config, &channel))?;
+            println!("sent a test alert through channel {channel:?}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

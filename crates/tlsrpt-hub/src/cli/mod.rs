@@ -113,7 +113,8 @@ pub enum Command {
     /// policy, each carrying its report and policy context (policy domain included).
     Export(export::ExportArgs),
     /// Alerts: `alerts list` shows open ones (--all: resolved too), `alerts ack ID`
-    /// acknowledges one, `alerts mute ID --for 7d` silences one.
+    /// acknowledges one, `alerts mute ID --for 7d` silences one, `alerts test --channel NAME`
+    /// sends a sample alert through a configured channel.
     Alerts(alerts::AlertsArgs),
 }
 

@@ -12,6 +12,7 @@ mod imap;
 mod import;
 mod ingest_mail;
 mod metrics;
+mod notify;
 mod postgres;
 mod real_sender;
 mod record;
