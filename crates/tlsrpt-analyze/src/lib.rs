@@ -7,6 +7,7 @@
 //! Only this crate computes statistics (ARCHITECTURE: "no page computes its own").
 
 mod alert;
+pub mod alerts;
 mod domain;
 mod overview;
 mod readiness;

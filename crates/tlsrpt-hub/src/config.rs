@@ -15,10 +15,15 @@ use tlsrpt_core::record::generate::mta_sts_policy;
 use crate::auth::dkim::DkimPolicy;
 use crate::cli::{Args, Command};
 
+mod alerts;
 mod imap;
+pub mod notify;
 
+pub use alerts::AlertsConfig;
+use alerts::FileAlerts;
 use imap::FileImap;
 pub use imap::{ImapConfig, ImapSecurity};
+pub use notify::NotifyConfig;
 
 /// The database used when neither `--db`, `TLSRPT_HUB_DB` nor the config file name one.
 pub const DEFAULT_DATABASE: &str = "tlsrpt-hub.db";
@@ -51,6 +56,9 @@ pub struct Config {
     pub checks: ChecksConfig,
     /// Days of reports to keep (`prune`, and daily in `serve`); `None` keeps everything.
     pub retention_days: Option<u32>,
+    pub alerts: AlertsConfig,
+    /// Alert channels, routes, digest recipients and delivery settings.
+    pub notify: NotifyConfig,
 }
 
 impl Config {
@@ -222,6 +230,16 @@ struct FileConfig {
     checks: FileChecks,
     #[serde(default)]
     web: WebConfig,
+    #[serde(default)]
+    alerts: FileAlerts,
+    #[serde(default)]
+    channels: Vec<notify::FileChannel>,
+    #[serde(default)]
+    routes: Vec<notify::FileRoute>,
+    #[serde(default)]
+    digests: Vec<notify::FileDigest>,
+    #[serde(default)]
+    notify: notify::FileDelivery,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -321,6 +339,8 @@ impl Config {
             dkim_nameservers: file.dkim_nameservers,
             smtp,
             checks: resolve_checks(file.checks)?,
+            alerts: file.alerts.resolve()?,
+            notify: notify::resolve(file.channels, file.routes, file.digests, file.notify)?,
         };
         Ok(match &args.command {
             Command::Serve(serve) if serve.demo => config.for_demo(explicit_database),

@@ -4,6 +4,7 @@
 //! [`config::Config`] before any command runs, commands return an [`ExitCode`], and only
 //! this crate touches files, terminals and the network.
 
+mod alerts;
 mod auth;
 mod check;
 mod cli;
@@ -11,6 +12,7 @@ mod config;
 mod demo;
 mod ingest;
 mod metrics;
+mod notify;
 mod pipeline;
 mod serve;
 mod web;

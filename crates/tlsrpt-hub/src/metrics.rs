@@ -63,6 +63,41 @@ struct FailureLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabel {
+    severity: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    /// A configured `[[channels]]` name: bounded by the config.
+    channel: String,
+    outcome: &'static str,
+}
+
+/// What became of one alert delivery attempt or queued message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// One attempt failed (a retry may follow).
+    Failed,
+    /// The last attempt failed; the message is not delivered.
+    GaveUp,
+    /// Pushed out of a full queue.
+    Dropped,
+}
+
+impl DeliveryOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Failed => "failed",
+            DeliveryOutcome::GaveUp => "gave_up",
+            DeliveryOutcome::Dropped => "dropped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DomainLabel {
     policy_domain: String,
 }
@@ -88,6 +123,8 @@ pub struct Metrics {
     sessions: Family<SessionLabels, Gauge>,
     failed_sessions: Family<FailureLabels, Gauge>,
     last_report_age: Family<DomainLabel, Gauge<f64, AtomicU64>>,
+    alerts_open: Family<SeverityLabel, Gauge>,
+    deliveries: Family<DeliveryLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -152,6 +189,18 @@ impl Metrics {
             Unit::Seconds,
             last_report_age.clone(),
         );
+        let alerts_open = Family::<SeverityLabel, Gauge>::default();
+        registry.register(
+            "alerts_open",
+            "Open alerts (issue 6 rules), by severity (critical, high, medium, low)",
+            alerts_open.clone(),
+        );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "alert_deliveries",
+            "Alert notification attempts and queued messages, by channel and outcome (delivered, failed, gave_up, dropped)",
+            deliveries.clone(),
+        );
         Metrics {
             registry,
             submissions,
@@ -162,7 +211,19 @@ impl Metrics {
             sessions,
             failed_sessions,
             last_report_age,
+            alerts_open,
+            deliveries,
         }
+    }
+
+    /// Records what became of one notification attempt on a channel.
+    pub fn delivery(&self, channel: &str, outcome: DeliveryOutcome) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: channel.to_owned(),
+                outcome: outcome.as_str(),
+            })
+            .inc();
     }
 
     /// Records one submission that reached the intake.
@@ -235,12 +296,28 @@ impl Metrics {
             from: since(days),
             to: Some(today),
         };
-        let (Ok(recent), Ok(failures)) = (
+        let (Ok(recent), Ok(failures), Ok(open)) = (
             store.daily_policy_rollups(&filter(AGE_HORIZON_DAYS)).await,
             store.daily_failure_rollups(&filter(WINDOW_DAYS)).await,
+            store
+                .alerts(&tlsrpt_store::AlertFilter {
+                    state: Some(tlsrpt_store::AlertState::Open),
+                    limit: u32::MAX >> 1,
+                    ..Default::default()
+                })
+                .await,
         ) else {
             return false;
         };
+        for severity in tlsrpt_analyze::Severity::ALL {
+            let label = SeverityLabel {
+                severity: severity.as_str(),
+            };
+            let count = open.iter().filter(|a| a.severity == label.severity).count();
+            self.alerts_open
+                .get_or_create(&label)
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
         let window_start = since(WINDOW_DAYS).unwrap_or(NaiveDate::MIN);
         let mut totals: HashMap<&str, (i64, i64, NaiveDate)> = HashMap::new();
         for row in &recent {
@@ -321,6 +398,53 @@ fn gauge_value(count: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn open_alerts_are_counted_by_severity() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("m.db").to_str().unwrap())
+            .await
+            .unwrap();
+        for (rule, severity) in [
+            ("certificate-failure", "critical"),
+            ("dane-failure", "high"),
+        ] {
+            store
+                .open_alert(&tlsrpt_store::NewAlert {
+                    domain: "example.com".into(),
+                    rule: rule.into(),
+                    severity: severity.into(),
+                    opened_at: Utc::now(),
+                    alert: "{}".into(),
+                })
+                .await
+                .unwrap();
+        }
+        let resolved = store
+            .open_alert(&tlsrpt_store::NewAlert {
+                domain: "example.net".into(),
+                rule: "certificate-failure".into(),
+                severity: "critical".into(),
+                opened_at: Utc::now(),
+                alert: "{}".into(),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        store.resolve_alert(resolved, Utc::now()).await.unwrap();
+        let metrics = Metrics::new();
+        assert!(metrics.refresh(&store, &[]).await);
+        let text = metrics.render();
+        for line in [
+            r#"tlsrpt_alerts_open{severity="critical"} 1"#,
+            r#"tlsrpt_alerts_open{severity="high"} 1"#,
+            r#"tlsrpt_alerts_open{severity="medium"} 0"#,
+            r#"tlsrpt_alerts_open{severity="low"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        store.close().await.unwrap();
+    }
 
     #[test]
     fn exposition_has_the_declared_families_and_labels() {

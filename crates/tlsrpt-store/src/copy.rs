@@ -22,7 +22,7 @@ pub(crate) struct Table {
 }
 
 /// Parents before children.
-const TABLES: [Table; 9] = [
+const TABLES: [Table; 11] = [
     Table {
         name: "submissions",
         partitioned_child: false,
@@ -65,6 +65,16 @@ const TABLES: [Table; 9] = [
     },
     Table {
         name: "check_changes",
+        partitioned_child: false,
+        order: None,
+    },
+    Table {
+        name: "alerts",
+        partitioned_child: false,
+        order: None,
+    },
+    Table {
+        name: "alert_notifications",
         partitioned_child: false,
         order: None,
     },

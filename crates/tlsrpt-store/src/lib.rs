@@ -16,6 +16,7 @@
 //! Storage units: instants are unix microseconds (UTC), days are the UTC day of
 //! `range_start`, counts are signed 64-bit (u64 above i64::MAX is rejected, never clamped).
 
+mod alerts;
 mod copy;
 mod dashboard;
 mod decode;
@@ -33,6 +34,9 @@ mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use alerts::{
+    AlertFilter, AlertNotification, AlertState, NewAlert, NewNotification, StoredAlert,
+};
 pub use copy::CopyProgress;
 pub use dashboard::{
     DomainDay, ExportFilter, FailureGroup, FailureRow, FailureSpan, PolicyContext, PolicyRow,
@@ -419,6 +423,117 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.delete_web_session(token).await,
             Backend::Postgres(s) => s.delete_web_session(token).await,
+        }
+    }
+
+    /// Opens an alert; `None` when one of the same domain and rule is already open (the
+    /// database allows one open alert per domain and rule).
+    pub async fn open_alert(&self, new: &NewAlert) -> Result<Option<i64>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.open_alert(new).await,
+            Backend::Postgres(s) => s.open_alert(new).await,
+        }
+    }
+
+    /// Replaces an open alert's severity and evidence with the latest evaluation's; `false`
+    /// when it is no longer open.
+    pub async fn refresh_alert(
+        &self,
+        id: i64,
+        severity: &str,
+        alert: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.refresh_alert(id, severity, alert, at).await,
+            Backend::Postgres(s) => s.refresh_alert(id, severity, alert, at).await,
+        }
+    }
+
+    /// Marks an open alert resolved at `at`; `false` when it was not open.
+    pub async fn resolve_alert(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.resolve_alert(id, at).await,
+            Backend::Postgres(s) => s.resolve_alert(id, at).await,
+        }
+    }
+
+    /// Records that channels were told about the alert at `at`.
+    pub async fn alert_notified(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.alert_notified(id, at).await,
+            Backend::Postgres(s) => s.alert_notified(id, at).await,
+        }
+    }
+
+    /// Records who acknowledged the alert; `false` when there is no such alert.
+    pub async fn acknowledge_alert(
+        &self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.acknowledge_alert(id, by, at).await,
+            Backend::Postgres(s) => s.acknowledge_alert(id, by, at).await,
+        }
+    }
+
+    /// Mutes the alert until `until` (`None` unmutes); `false` when there is no such alert.
+    pub async fn mute_alert(
+        &self,
+        id: i64,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.mute_alert(id, until).await,
+            Backend::Postgres(s) => s.mute_alert(id, until).await,
+        }
+    }
+
+    /// Alerts matching `filter`, newest first.
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.alerts(filter).await,
+            Backend::Postgres(s) => s.alerts(filter).await,
+        }
+    }
+
+    pub async fn alert(&self, id: i64) -> Result<Option<StoredAlert>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.alert(id).await,
+            Backend::Postgres(s) => s.alert(id).await,
+        }
+    }
+
+    /// The newest alert of `rule` for `domain`, open or resolved (for cooldowns).
+    pub async fn latest_alert(
+        &self,
+        domain: &str,
+        rule: &str,
+    ) -> Result<Option<StoredAlert>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.latest_alert(domain, rule).await,
+            Backend::Postgres(s) => s.latest_alert(domain, rule).await,
+        }
+    }
+
+    /// Logs one notice's delivery (or failure) to one channel.
+    pub async fn record_notification(
+        &self,
+        notification: &NewNotification,
+    ) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.record_notification(notification).await,
+            Backend::Postgres(s) => s.record_notification(notification).await,
+        }
+    }
+
+    /// An alert's notification log, oldest first.
+    pub async fn notifications(&self, alert_id: i64) -> Result<Vec<AlertNotification>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.notifications(alert_id).await,
+            Backend::Postgres(s) => s.notifications(alert_id).await,
         }
     }
 

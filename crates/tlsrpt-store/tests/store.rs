@@ -236,6 +236,7 @@ on_both_backends!(
     prune_removes_old_reports_and_keeps_rollups_exact,
     domain_checks_keep_the_latest_run_and_its_changes,
     web_sessions_are_shared_keyed_by_hash_expire_and_end,
+    one_open_alert_per_domain_and_rule_with_its_lifecycle,
     quarantined_reports_are_stored_but_left_out_of_rollups,
 );
 
@@ -1232,6 +1233,18 @@ async fn copy_into_postgres_keeps_every_row() {
     // A replaced submission leaves an id gap the copy must not reuse.
     let first = lite.submissions(None, 1).await.unwrap()[0].id;
     lite.replace_reports(first, Vec::new()).await.unwrap();
+    let alert = lite
+        .open_alert(&tlsrpt_store::NewAlert {
+            domain: "example.com".into(),
+            rule: "certificate-failure".into(),
+            severity: "critical".into(),
+            opened_at: day(3),
+            alert: "{}".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    lite.resolve_alert(alert, day(4)).await.unwrap();
     let (_pg_fx, pg) = open(Backend::Postgres).await;
     let mut seen = Vec::new();
     let counts = lite
@@ -1258,6 +1271,11 @@ async fn copy_into_postgres_keeps_every_row() {
     assert_eq!(
         pg.submissions(None, 1000).await.unwrap(),
         lite.submissions(None, 1000).await.unwrap()
+    );
+    assert_eq!(
+        pg.alert(alert).await.unwrap(),
+        lite.alert(alert).await.unwrap(),
+        "alert state is copied"
     );
     pg.check_integrity().await.unwrap();
     let next = insert_ok(&pg, submission(vec![simple("o", "after-copy", 9, 1, 0)])).await;
@@ -1970,6 +1988,153 @@ async fn web_sessions_are_shared_keyed_by_hash_expire_and_end(backend: Backend) 
     ))
     .await;
     assert_eq!(store.web_session("token-c").await.unwrap(), None);
+    store.close().await.unwrap();
+}
+
+async fn one_open_alert_per_domain_and_rule_with_its_lifecycle(backend: Backend) {
+    use tlsrpt_store::{AlertFilter, AlertState, NewAlert, NewNotification};
+    let (_fx, store) = open(backend).await;
+    let new = |rule: &str, at: DateTime<Utc>| NewAlert {
+        domain: "example.com".into(),
+        rule: rule.into(),
+        severity: "critical".into(),
+        opened_at: at,
+        alert: "{\"title\":\"t\"}".into(),
+    };
+    let t0 = day(1);
+    let first = store
+        .open_alert(&new("certificate-failure", t0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .open_alert(&new("certificate-failure", t0))
+            .await
+            .unwrap(),
+        None,
+        "a second open alert for the same domain and rule is refused by the database"
+    );
+    let other = store
+        .open_alert(&new("dane-failure", t0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(first, other);
+
+    let t1 = t0 + Duration::hours(1);
+    assert!(store.refresh_alert(first, "high", "{}", t1).await.unwrap());
+    assert!(store.alert_notified(first, t1).await.unwrap());
+    assert!(store.acknowledge_alert(first, "admin", t1).await.unwrap());
+    assert!(
+        store
+            .mute_alert(first, Some(t1 + Duration::days(7)))
+            .await
+            .unwrap()
+    );
+    let stored = store.alert(first).await.unwrap().unwrap();
+    assert_eq!(stored.severity, "high");
+    assert_eq!(stored.state, AlertState::Open);
+    assert_eq!(stored.last_evaluated_at, t1);
+    assert_eq!(stored.last_notified_at, Some(t1));
+    assert_eq!(stored.acknowledged_by.as_deref(), Some("admin"));
+    assert_eq!(stored.acknowledged_at, Some(t1));
+    assert_eq!(stored.muted_until, Some(t1 + Duration::days(7)));
+    assert_eq!(stored.alert, "{}");
+
+    let t2 = t1 + Duration::hours(1);
+    assert!(store.resolve_alert(first, t2).await.unwrap());
+    assert!(
+        !store.resolve_alert(first, t2).await.unwrap(),
+        "already resolved"
+    );
+    assert!(!store.refresh_alert(first, "low", "{}", t2).await.unwrap());
+    let reopened = store
+        .open_alert(&new("certificate-failure", t2))
+        .await
+        .unwrap()
+        .unwrap();
+    let latest = store
+        .latest_alert("example.com", "certificate-failure")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.id, reopened);
+    assert_eq!(
+        store.alert(first).await.unwrap().unwrap().resolved_at,
+        Some(t2)
+    );
+
+    let listed = |filter: AlertFilter| {
+        let store = &store;
+        async move {
+            store
+                .alerts(&filter)
+                .await
+                .unwrap()
+                .iter()
+                .map(|a| a.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = AlertFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(listed(all.clone()).await, [reopened, other, first]);
+    assert_eq!(
+        listed(AlertFilter {
+            state: Some(AlertState::Open),
+            ..all.clone()
+        })
+        .await,
+        [reopened, other]
+    );
+    assert_eq!(
+        listed(AlertFilter {
+            state: Some(AlertState::Resolved),
+            ..all.clone()
+        })
+        .await,
+        [first]
+    );
+    assert_eq!(
+        listed(AlertFilter {
+            severity: Some("critical".into()),
+            before: Some(reopened),
+            ..all.clone()
+        })
+        .await,
+        [other]
+    );
+    assert!(
+        listed(AlertFilter {
+            domain: Some("example.net".into()),
+            ..all.clone()
+        })
+        .await
+        .is_empty()
+    );
+    assert!(!store.acknowledge_alert(9999, "x", t2).await.unwrap());
+
+    let logged = store
+        .record_notification(&NewNotification {
+            alert_id: first,
+            kind: "opened".into(),
+            channel: "ops-mail".into(),
+            attempts: 3,
+            created_at: t1,
+            delivered_at: None,
+            last_error: Some("connection refused".into()),
+        })
+        .await
+        .unwrap();
+    let log = store.notifications(first).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].id, logged);
+    assert_eq!((log[0].attempts, log[0].delivered_at), (3, None));
+    assert_eq!(log[0].last_error.as_deref(), Some("connection refused"));
+    assert!(store.notifications(other).await.unwrap().is_empty());
     store.close().await.unwrap();
 }
 

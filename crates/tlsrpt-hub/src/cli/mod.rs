@@ -1,5 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod alert_state;
+mod alerts;
 mod check;
 mod export;
 mod imap_poll;
@@ -110,6 +112,10 @@ pub enum Command {
     /// Write stored reports as flat rows (CSV or NDJSON): one row per failure detail or per
     /// policy, each carrying its report and policy context (policy domain included).
     Export(export::ExportArgs),
+    /// Alerts: `alerts list` shows open ones (--all: resolved too), `alerts ack ID`
+    /// acknowledges one, `alerts mute ID --for 7d` silences one, `alerts test --channel NAME`
+    /// sends a sample alert through a configured channel.
+    Alerts(alerts::AlertsArgs),
 }
 
 /// Runs the chosen command.
@@ -133,5 +139,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::ImapPoll => imap_poll::run(&config),
         Command::Check(check) => check::run(check),
         Command::Export(export) => export::run(&config, export),
+        Command::Alerts(alerts) => alerts::run(&config, alerts),
     }
 }

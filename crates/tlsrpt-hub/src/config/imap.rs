@@ -69,6 +69,29 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Reads a secret given as `KEY` itself, `KEY_env` (an environment variable's name) or
+    /// `KEY_file` (a file holding it on one line); `None` when none of them is set. Errors
+    /// name the key, never the secret.
+    pub(super) fn from_sources(
+        key: &str,
+        value: Option<String>,
+        env: Option<String>,
+        file: Option<PathBuf>,
+    ) -> anyhow::Result<Option<Secret>> {
+        let secret = match (value, env, file) {
+            (None, None, None) => return Ok(None),
+            (Some(value), None, None) => value,
+            (None, Some(var), None) => std::env::var(&var)
+                .with_context(|| format!("{key}_env: environment variable {var} is not set"))?,
+            (None, None, Some(path)) => std::fs::read_to_string(&path)
+                .with_context(|| format!("{key}_file: cannot read {}", path.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+            _ => bail!("give only one of {key}, {key}_env and {key}_file"),
+        };
+        Ok(Some(Secret(secret)))
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -99,16 +122,13 @@ pub(super) struct FileImap {
 
 impl FileImap {
     pub(super) fn resolve(self) -> anyhow::Result<ImapConfig> {
-        let password = match (self.password, self.password_env, self.password_file) {
-            (Some(password), None, None) => password,
-            (None, Some(var), None) => std::env::var(&var)
-                .with_context(|| format!("password_env: environment variable {var} is not set"))?,
-            (None, None, Some(path)) => std::fs::read_to_string(&path)
-                .with_context(|| format!("password_file: cannot read {}", path.display()))?
-                .trim_end_matches(['\r', '\n'])
-                .to_owned(),
-            _ => bail!("give exactly one of password, password_env and password_file"),
-        };
+        let password = Secret::from_sources(
+            "password",
+            self.password,
+            self.password_env,
+            self.password_file,
+        )?
+        .context("give one of password, password_env and password_file")?;
         if self.tls == ImapSecurity::None && !is_loopback(&self.host) {
             bail!(
                 "tls = \"none\" is only allowed to a loopback host, not {:?}: the password \
@@ -141,7 +161,7 @@ impl FileImap {
             security: self.tls,
             ca_file: self.ca_file,
             username: self.username,
-            password: Secret(password),
+            password,
             folder,
             archive_folder,
             error_folder,
@@ -152,7 +172,7 @@ impl FileImap {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(super) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .trim_matches(['[', ']'])

@@ -26,6 +26,8 @@ pub struct Intake {
     domains: Domains,
     metrics: Arc<Metrics>,
     dkim: Dkim,
+    /// Policy domains of newly stored reports go to the alert engine (never waited for).
+    touched: Option<tokio::sync::mpsc::Sender<String>>,
 }
 
 /// DKIM checking of mailed reports (RFC 8460 §3), per config.
@@ -129,6 +131,26 @@ impl Intake {
             domains,
             metrics: Arc::new(Metrics::new()),
             dkim,
+            touched: None,
+        }
+    }
+
+    /// Tells the alert engine about every domain a newly stored report covers.
+    pub fn with_alerts(mut self, touched: tokio::sync::mpsc::Sender<String>) -> Self {
+        self.touched = Some(touched);
+        self
+    }
+
+    /// Never blocks nor fails ingestion: a full channel drops the name (the engine's
+    /// scheduled run evaluates every domain anyway).
+    fn touch(&self, domains: std::collections::BTreeSet<String>) {
+        let Some(touched) = &self.touched else {
+            return;
+        };
+        for domain in domains {
+            if touched.try_send(domain).is_err() {
+                tracing::debug!("alert engine busy: domain left for its scheduled run");
+            }
         }
     }
 
@@ -223,10 +245,20 @@ impl Intake {
             Ok(authentication) => authentication,
             Err(refused) => return refused,
         };
+        let domains: std::collections::BTreeSet<String> = new
+            .reports
+            .iter()
+            .flat_map(|r| r.parsed.report.policy_domains())
+            .map(str::to_owned)
+            .collect();
         match self.store.insert(new).await {
             Ok(outcome) => {
                 let unreadable = prepared.rejections.iter().map(ToString::to_string);
-                stored(&outcome.reports, unreadable.collect())
+                let outcome = stored(&outcome.reports, unreadable.collect());
+                if matches!(outcome, Outcome::Stored { .. }) {
+                    self.touch(domains);
+                }
+                outcome
             }
             Err(error) => error.into(),
         }

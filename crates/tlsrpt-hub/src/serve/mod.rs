@@ -31,10 +31,15 @@ pub use tls::{ReloadingCert, TlsListener};
 
 use crate::config::Config;
 use crate::ingest::{http, imap, smtp};
+use crate::notify::Notifier;
 
 /// How long in-flight submissions get to finish after a shutdown request; a stalled client
 /// must not keep the process (and the store) open forever.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long queued alert notifications get to go out at shutdown; one retrying against a
+/// dead channel must not hold the process.
+const NOTIFY_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs until SIGTERM or SIGINT; `Ok` after a clean shutdown.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -45,10 +50,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("opening database {}", config.redacted_database()))?,
     );
-    let intake = Arc::new(Intake::for_config(Arc::clone(&store), &config));
     let (controller, control) = control::channel();
-
     let mut receivers = JoinSet::new();
+    let mut intake = Intake::for_config(Arc::clone(&store), &config);
+    let log = crate::alerts::log::StoreLog(Arc::downgrade(&store));
+    let notifier = Arc::new(
+        Notifier::start(
+            &config.notify,
+            Some(Arc::new(log)),
+            Some(Arc::clone(intake.metrics())),
+        )
+        .context("starting the alert channels")?,
+    );
+    if config.alerts.enabled {
+        let (touched, task) = alerts_task(&config, Arc::clone(&store), Arc::clone(&notifier));
+        intake = intake.with_alerts(touched.0);
+        let control = control.clone();
+        receivers.spawn(async move { ("alerts", task.run(touched.1, control).await) });
+    }
+    let intake = Arc::new(intake);
+
     let http = http::HttpReceiver::bind(&config.http, Arc::clone(&intake), control.clone()).await?;
     receivers.spawn(async move { ("http", http.run().await) });
     let gauges = Arc::clone(intake.metrics()).refresh_from(
@@ -99,6 +120,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Err(error) = drain(&mut receivers).await {
         result = result.and(Err(error));
     }
+    if !notifier.drain(NOTIFY_DRAIN_TIMEOUT).await {
+        tracing::warn!("alert notifications still queued or retrying at shutdown: not delivered");
+    }
     // Background readers of the store hold it too; stop them before closing it.
     for task in retention.into_iter().chain([gauges]) {
         task.abort();
@@ -109,6 +133,34 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await.context("closing the database")?;
     tracing::info!("database closed; bye");
     result
+}
+
+type Touched = (
+    tokio::sync::mpsc::Sender<String>,
+    tokio::sync::mpsc::Receiver<String>,
+);
+
+/// The alert engine's task and the channel the intake tells it about new reports on.
+fn alerts_task(
+    config: &Config,
+    store: Arc<Store>,
+    notifier: Arc<Notifier>,
+) -> (Touched, crate::alerts::task::Task) {
+    let engine = crate::alerts::Engine::new(
+        store,
+        config.alerts.clone(),
+        notifier,
+        Arc::new(crate::alerts::SystemClock),
+    );
+    let mut digests: Vec<_> = config.notify.digests.iter().map(|d| d.schedule).collect();
+    digests.sort_by_key(|s| *s as u8);
+    digests.dedup();
+    let task = crate::alerts::task::Task {
+        engine: Arc::new(engine),
+        configured: config.domains.iter().map(|d| d.name.clone()).collect(),
+        digests,
+    };
+    (crate::alerts::task::touched_channel(), task)
 }
 
 /// Waits for every receiver to finish its in-flight work, at most [`DRAIN_TIMEOUT`].

@@ -30,6 +30,7 @@ use crate::config::WebConfig;
 const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 const SESSION_COOKIE: &str = "tlsrpt_session";
 const LOGIN_CSRF_COOKIE: &str = "tlsrpt_login_csrf";
+const FORM_CSRF_COOKIE: &str = "tlsrpt_form_csrf";
 
 pub(crate) struct Auth {
     required: bool,
@@ -307,4 +308,34 @@ async fn logout(
         set_cookie(SESSION_COOKIE, "", Duration::ZERO),
     );
     response
+}
+
+/// The CSRF token for a state-changing dashboard form (acknowledge, mute): the session's
+/// (`session_csrf`, from the page's layout) when logged in, else (an open loopback
+/// dashboard) a double-submit cookie, returned with the `Set-Cookie` header to send when it
+/// is new.
+pub(crate) fn form_csrf(
+    session_csrf: Option<&str>,
+    headers: &HeaderMap,
+) -> (String, Option<HeaderValue>) {
+    if let Some(csrf) = session_csrf {
+        return (csrf.to_owned(), None);
+    }
+    match cookie(headers, FORM_CSRF_COOKIE) {
+        Some(token) if token.len() == 64 => (token, None),
+        _ => {
+            let token = random_token();
+            let header = set_cookie(FORM_CSRF_COOKIE, &token, SESSION_LIFETIME);
+            (token, Some(header))
+        }
+    }
+}
+
+/// Whether a posted form's CSRF token is the one [`form_csrf`] handed out.
+pub(crate) fn form_csrf_ok(session_csrf: Option<&str>, headers: &HeaderMap, token: &str) -> bool {
+    let expected = match session_csrf {
+        Some(csrf) => Some(csrf.to_owned()),
+        None => cookie(headers, FORM_CSRF_COOKIE),
+    };
+    expected.is_some_and(|e| constant_time_eq(e.as_bytes(), token.as_bytes()))
 }

@@ -9,6 +9,7 @@
 //! askama escapes every template value, SVG text goes through the same escaping, and JSON is
 //! produced by serde.
 
+mod alerts;
 mod api;
 mod auth;
 pub mod charts;
@@ -45,6 +46,8 @@ pub fn router(store: Arc<Store>, config: &WebConfig, local: SocketAddr) -> Route
     });
     Router::new()
         .merge(api::routes())
+        .merge(alerts::routes())
+        .merge(alerts::page_routes())
         .merge(pages::routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -23,6 +23,7 @@ use super::checks::{self, LatestCheck};
 use super::data::{self, DomainPage};
 use super::query::{ListParams, ReportParams, WindowParams, non_empty};
 use super::{WebError, WebState, asset, auth};
+use crate::alerts::actions::{self, AlertView, Selection};
 
 pub fn routes() -> Router<Arc<WebState>> {
     Router::new()
@@ -51,8 +52,8 @@ async fn script() -> Response {
 /// What every page's layout needs: the logout form's CSRF token when logged in (the login
 /// middleware found the session).
 #[derive(Clone)]
-struct Layout {
-    logout_csrf: Option<String>,
+pub(super) struct Layout {
+    pub(super) logout_csrf: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Layout {
@@ -69,7 +70,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Layout {
 }
 
 /// Renders a page, or the error page with the error's status.
-fn render(page: Result<impl Template, WebError>, layout: Layout) -> Response {
+pub(super) fn render(page: Result<impl Template, WebError>, layout: Layout) -> Response {
     match page.and_then(|p| {
         p.render()
             .map_err(|e| WebError::BadRequest(format!("rendering failed: {e}")))
@@ -120,6 +121,8 @@ struct OverviewPage {
     layout: Layout,
     page: DomainPage,
     params: ListParams,
+    /// Open alerts of every domain, most recent first.
+    alerts: Vec<AlertView>,
 }
 
 impl OverviewPage {
@@ -203,15 +206,29 @@ async fn overview(
     layout: Layout,
     Query(params): Query<ListParams>,
 ) -> Response {
-    let page = data::domain_page(&state.store, &params).await;
-    render(
-        page.map(|page| OverviewPage {
+    let page = async {
+        Ok(OverviewPage {
             layout: layout.clone(),
-            page,
+            page: data::domain_page(&state.store, &params).await?,
+            alerts: open_alerts(&state, None).await?,
             params,
-        }),
-        layout,
-    )
+        })
+    }
+    .await;
+    render(page, layout)
+}
+
+/// Open alerts shown at the top of the overview and a domain's page.
+const OPEN_ALERTS_SHOWN: u32 = 20;
+
+async fn open_alerts(state: &WebState, domain: Option<&str>) -> Result<Vec<AlertView>, WebError> {
+    let selection = Selection {
+        state: Some(tlsrpt_store::AlertState::Open),
+        domain: domain.map(str::to_owned),
+        limit: OPEN_ALERTS_SHOWN,
+        ..Default::default()
+    };
+    Ok(actions::list(&state.store, &selection, chrono::Utc::now()).await?)
 }
 
 #[derive(Template)]
@@ -223,6 +240,8 @@ struct DomainPageView {
     failure_chart: String,
     /// The latest daily DNS/MTA-STS check, if `serve` has run one for this domain.
     check: Option<LatestCheck>,
+    /// The domain's open alerts.
+    alerts: Vec<AlertView>,
 }
 
 impl DomainPageView {
@@ -306,11 +325,13 @@ async fn domain(
         );
         drop(series);
         let check = checks::latest(&state.store, &a.domain).await?.latest;
+        let alerts = open_alerts(&state, Some(&a.domain)).await?;
         Ok(DomainPageView {
             layout: layout.clone(),
             chart,
             failure_chart,
             check,
+            alerts,
             a,
         })
     }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `tlsrpt-hub` binary: real files, real SQLite databases.
 
+mod alerts;
 mod api;
 mod browser;
 mod check;
@@ -11,6 +12,7 @@ mod imap;
 mod import;
 mod ingest_mail;
 mod metrics;
+mod notify;
 mod postgres;
 mod real_sender;
 mod record;

@@ -28,6 +28,11 @@ const MIGRATIONS: List = &[
         include_str!("../../migrations/postgres/0004_checks.sql"),
     ),
     (
+        5,
+        "alert state and notification log",
+        include_str!("../../migrations/postgres/0005_alerts.sql"),
+    ),
+    (
         6,
         "web sessions",
         include_str!("../../migrations/postgres/0006_web_sessions.sql"),

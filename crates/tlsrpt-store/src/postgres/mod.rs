@@ -9,6 +9,7 @@
 //! rollup keys sorted), and a transaction that still hits a deadlock or serialisation
 //! failure is retried whole.
 
+mod alerts;
 mod checks;
 mod import;
 mod insert;

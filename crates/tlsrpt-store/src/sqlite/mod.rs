@@ -6,6 +6,7 @@
 //! write transaction safe. Readers see the last committed state and never block the writer
 //! (WAL).
 
+mod alerts;
 mod bulk;
 mod checks;
 mod export;
