@@ -42,8 +42,19 @@ pub trait NoticeSink: Send + Sync {
 }
 
 /// The channels (`[[channels]]`, `[[routes]]`, `[[digests]]`) deliver what the engine sends.
+/// Each notice is also logged, so the log shows every alert opened or resolved even where
+/// no channel is configured.
 impl NoticeSink for crate::notify::Notifier {
     fn notice(&self, notice: Notice) {
+        tracing::info!(
+            id = notice.alert_id,
+            kind = ?notice.kind,
+            domain = %notice.alert.domain,
+            rule = notice.alert.rule.as_str(),
+            severity = notice.alert.severity.as_str(),
+            "alert: {}",
+            notice.alert.title
+        );
         self.send(notice);
     }
 

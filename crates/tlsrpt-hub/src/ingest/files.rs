@@ -158,6 +158,8 @@ fn from_reader(
     let mut line = Vec::new();
     let mut count = 0;
     Box::new(std::iter::from_fn(move || {
+        // Ended: by the end of the input, or by a read error already reported.
+        splitter.as_ref()?;
         let message = loop {
             line.clear();
             match reader.read_until(b'\n', &mut line) {
