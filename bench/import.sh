@@ -5,10 +5,15 @@
 # Targets: 100,000 reports in at most 10 s wall, peak RSS at most 100 MB and flat as the
 # corpus grows (the importer streams). Override the sizes with SIZES="..." and the corpus
 # seed with SEED=... .
+#
+# "Flat" is judged between the two largest corpora: the first tens of thousands of reports
+# fill fixed-size caches (SQLite's page cache is capped at 16 MiB per connection), so peak RSS
+# rises at first; a streaming importer then stays put when the corpus doubles again, while
+# one that held the corpus would grow with it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-SIZES=${SIZES:-"25000 50000 100000"}
+SIZES=${SIZES:-"25000 50000 100000 200000"}
 need time sqlite3
 build
 
@@ -26,11 +31,12 @@ for n in $SIZES; do
         "$STORED" "$CHECK" | tee -a "$summary" >&2
 done
 
-# Flat memory: the largest corpus should need no more than a quarter more than the smallest.
-verdict=$(awk '{ rss[NR] = $4; if ($4 > max) max = $4; if ($1 == 100000) wall = $2 }
+# Flat memory: the largest corpus needs at most a tenth more than the next largest.
+verdict=$(awk '{ n[NR] = $1; rss[NR] = $4; if ($4 > max) max = $4; if ($1 == 100000) wall = $2 }
     END {
-        printf "peak RSS %s MB (smallest corpus) -> %s MB (largest): %s\n", rss[1], rss[NR],
-            rss[NR] <= rss[1] * 1.25 ? "flat" : "NOT flat"
+        prev = NR > 1 ? NR - 1 : NR
+        printf "peak RSS %s MB (%s reports) -> %s MB (%s): %s\n", rss[prev], n[prev], rss[NR],
+            n[NR], rss[NR] <= rss[prev] * 1.10 ? "flat" : "NOT flat"
         printf "peak RSS <= 100 MB: %s\n", max <= 100 ? "met" : "MISSED"
         if (wall != "")
             printf "100,000 reports in %s s: target <= 10 s %s\n", wall, wall <= 10 ? "met" : "MISSED"
